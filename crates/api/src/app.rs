@@ -1,0 +1,196 @@
+//! Start-up and the application router.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::Uri;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use babyshield_monitoring::{
+    BuildInfo, DependencyCheck, Metrics, MonitoringState, Probe, Prober, Readiness,
+};
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+
+use crate::checks::{redis_pool, PostgresCheck, RedisCheck};
+use crate::config::{mask_url, Config};
+use crate::error::ApiError;
+use crate::probes::{HealthzProbe, SearchProbe};
+use crate::{db, import, openapi, search};
+
+/// Everything the router and the background tasks share.
+#[derive(Clone)]
+pub struct AppState {
+    /// Main Postgres pool of request traffic.
+    pub pool: PgPool,
+    /// Metric families.
+    pub metrics: Metrics,
+    /// Dependency checks and the shutdown flag.
+    pub readiness: Arc<Readiness>,
+    /// Redis pool of request traffic; `None` without Redis.
+    pub redis: Option<deadpool_redis::Pool>,
+    /// Synthetic probes.
+    pub prober: Arc<Prober>,
+    /// Address the listener bound, once serving.
+    pub local_address: Arc<OnceLock<SocketAddr>>,
+}
+
+/// Build facts reported by `/healthz` and `build_info`.
+pub fn build_info() -> BuildInfo {
+    BuildInfo {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        commit: option_env!("BABYSHIELD_COMMIT").unwrap_or("unknown").to_owned(),
+    }
+}
+
+/// Prepares the database and dependencies, logging one line per step:
+/// create the database if missing, migrate, load the bundled sample into an
+/// empty table, connect Redis.
+pub async fn prepare(config: &Config) -> anyhow::Result<AppState> {
+    db::ensure_database(config).await?;
+    let pool = db::connect_pool(config).await?;
+    tracing::info!(database_url = %mask_url(&config.database_url), "database connected");
+
+    db::migrate(&pool).await?;
+    tracing::info!(migrations = db::MIGRATOR.iter().count(), "migrations applied");
+
+    let stored = import::store::count_recalls(&pool).await?;
+    if stored == 0 && config.load_sample {
+        let summary = import::import_bundled_sample(&pool).await?;
+        tracing::info!(inserted = summary.counts.inserted, "bundled recall sample loaded");
+    } else {
+        tracing::info!(recalls = stored, "recall table ready");
+    }
+    crate::probes::ensure_canary(&pool).await?;
+
+    let redis = if config.redis_enabled() {
+        let timeout = config.readiness_check_timeout();
+        let pool = redis_pool(&config.redis_url, 16, timeout)?;
+        crate::checks::ping(&pool)
+            .await
+            .map_err(|error| db::unreachable_error("Redis", &config.redis_url, &error))?;
+        tracing::info!(redis_url = %mask_url(&config.redis_url), "redis connected");
+        Some(pool)
+    } else {
+        tracing::info!("redis disabled: REDIS_URL is empty");
+        None
+    };
+
+    let metrics = Metrics::new(&build_info()).context("registering metrics failed")?;
+    let checks: Vec<Arc<dyn DependencyCheck>> = vec![
+        Arc::new(PostgresCheck {
+            pool: db::connect_check_pool(config)?,
+            metrics: metrics.clone(),
+        }),
+        Arc::new(RedisCheck {
+            pool: match config.redis_enabled() {
+                true => Some(redis_pool(&config.redis_url, 1, config.readiness_check_timeout())?),
+                false => None,
+            },
+            metrics: metrics.clone(),
+        }),
+    ];
+    let readiness = Arc::new(Readiness::new(
+        checks,
+        config.readiness_check_timeout(),
+        Duration::from_millis(config.readiness_cache_ms),
+    ));
+
+    let local_address = Arc::new(OnceLock::new());
+    let probes: Vec<Arc<dyn Probe>> = vec![
+        Arc::new(HealthzProbe {
+            address: Arc::clone(&local_address),
+        }),
+        Arc::new(SearchProbe { pool: pool.clone() }),
+    ];
+    let prober = Arc::new(Prober::new(probes, metrics.clone(), config.probe_timeout()));
+
+    let pool_for_gauges = pool.clone();
+    let max_connections = i64::from(config.database_max_connections);
+    metrics.on_scrape(Arc::new(move |metrics: &Metrics| {
+        let size = i64::from(pool_for_gauges.size());
+        let idle = pool_for_gauges.num_idle() as i64;
+        metrics.db_active.set(size - idle);
+        metrics.db_idle.set(idle);
+        metrics.db_max.set(max_connections);
+    }));
+
+    Ok(AppState {
+        pool,
+        metrics,
+        readiness,
+        redis,
+        prober,
+        local_address,
+    })
+}
+
+/// Builds the application router with its middleware.
+pub fn router(state: &AppState, config: &Config) -> Router {
+    let monitoring = babyshield_monitoring::router(MonitoringState {
+        metrics: state.metrics.clone(),
+        readiness: Arc::clone(&state.readiness),
+        started: Instant::now(),
+        version: env!("CARGO_PKG_VERSION"),
+        prober: Arc::clone(&state.prober),
+    });
+    let request_timeout = config.request_timeout();
+
+    Router::new()
+        .merge(monitoring)
+        .merge(search::router(state.pool.clone()))
+        .merge(openapi::router())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(middleware::from_fn(move |request: Request, next: Next| {
+            enforce_timeout(request_timeout, request, next)
+        }))
+        .layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            babyshield_monitoring::track_requests,
+        ))
+}
+
+/// Answers 503 problem+json when a request runs past `limit`; the request's
+/// future is dropped, which cancels its database query.
+async fn enforce_timeout(limit: Duration, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Timeout.into_response(),
+    }
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    let mut path = uri.path().to_owned();
+    path.truncate(path.floor_char_boundary(200));
+    ApiError::NotFound(path)
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+/// Prepares, binds and serves until SIGTERM or Ctrl-C, then shuts down
+/// gracefully: readiness answers 503 at once, new requests are still
+/// accepted for the drain delay, in-flight requests finish, and the process
+/// exits by the shutdown deadline at the latest.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let state = prepare(&config).await?;
+    let app = router(&state, &config);
+    let listener = TcpListener::bind(config.bind_address)
+        .await
+        .with_context(|| format!("binding {} failed", config.bind_address))?;
+    let address = listener.local_addr()?;
+    let _ = state.local_address.set(address);
+    tracing::info!(%address, "listening");
+    let prober = Arc::clone(&state.prober).spawn(config.probe_interval());
+
+    let served = crate::shutdown::run(listener, app, state.readiness.clone(), &config).await;
+    prober.abort();
+    served
+}

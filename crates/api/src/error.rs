@@ -1,0 +1,202 @@
+//! The API error type: one enum, named by HTTP meaning, that owns the
+//! mapping to `application/problem+json` (RFC 9457) bodies.
+
+use axum::extract::rejection::JsonRejection;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use babyshield_monitoring::{request_id, ErrorKind};
+use serde::Serialize;
+
+/// Media type of error bodies.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request is invalid; the text says which value and why.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The body is not JSON of the expected shape.
+    #[error("{detail}")]
+    InvalidJson {
+        /// 400, 413 or 415 as axum's JSON extractor decided.
+        status: StatusCode,
+        /// What was wrong with the body.
+        detail: String,
+    },
+    /// No route matches the path.
+    #[error("no route matches {0}")]
+    NotFound(String),
+    /// The route exists but not for this method.
+    #[error("this method is not allowed on this route")]
+    MethodNotAllowed,
+    /// Postgres failed or could not be reached.
+    #[error("database unavailable")]
+    DatabaseUnavailable(#[source] sqlx::Error),
+    /// The request ran past its time limit.
+    #[error("the request timed out")]
+    Timeout,
+    /// A bug or unexpected state.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+/// Problem details body (RFC 9457) with the `code` and `traceId` extension
+/// members that existing clients read.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// URI reference naming the problem type.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// Short summary of the problem type.
+    pub title: String,
+    /// HTTP status code.
+    pub status: u16,
+    /// What went wrong with this request.
+    pub detail: String,
+    /// Stable machine-readable code, e.g. `BAD_REQUEST`.
+    pub code: String,
+    /// Request id, also sent in the `X-Request-Id` header.
+    #[serde(rename = "traceId")]
+    pub trace_id: String,
+}
+
+impl ApiError {
+    /// Returns the HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::InvalidJson { status, .. } => *status,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::DatabaseUnavailable(_) | ApiError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "BAD_REQUEST",
+            ApiError::InvalidJson { status, .. } => match *status {
+                StatusCode::PAYLOAD_TOO_LARGE => "PAYLOAD_TOO_LARGE",
+                StatusCode::UNSUPPORTED_MEDIA_TYPE => "UNSUPPORTED_MEDIA_TYPE",
+                _ => "INVALID_JSON",
+            },
+            ApiError::NotFound(_) => "NOT_FOUND",
+            ApiError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            ApiError::DatabaseUnavailable(_) => "DATABASE_UNAVAILABLE",
+            ApiError::Timeout => "TIMEOUT",
+            ApiError::Internal(_) => "INTERNAL_ERROR",
+        }
+    }
+
+    /// Returns the `detail` shown to the client: specific for client errors,
+    /// generic for server errors so that no internal text (or secret)
+    /// reaches the body.
+    fn detail(&self) -> String {
+        match self {
+            ApiError::DatabaseUnavailable(_) => {
+                "The recall database is unavailable; retry shortly.".to_owned()
+            }
+            ApiError::Timeout => "The request took too long; retry shortly.".to_owned(),
+            ApiError::Internal(_) => "An unexpected error occurred.".to_owned(),
+            other => other.to_string(),
+        }
+    }
+
+    /// Builds the problem body for this error.
+    pub fn problem(&self) -> Problem {
+        let status = self.status();
+        let code = self.code();
+        Problem {
+            problem_type: format!(
+                "https://babyshield.cureviax.ai/problems/{}",
+                code.to_ascii_lowercase().replace('_', "-")
+            ),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: self.detail(),
+            code: code.to_owned(),
+            trace_id: request_id::current(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            // Logged once, here, inside the request span; the cause chain
+            // never holds a password because connection URLs are not part of
+            // sqlx's error text.
+            tracing::error!(error = %self, cause = ?std::error::Error::source(&self).map(ToString::to_string), "request failed");
+        }
+        let kind = match self {
+            ApiError::DatabaseUnavailable(_) => Some(ErrorKind::Database),
+            ApiError::Timeout => Some(ErrorKind::Timeout),
+            ApiError::Internal(_) => Some(ErrorKind::Internal),
+            _ => None,
+        };
+        let mut response = problem_response(status, &self.problem());
+        if let Some(kind) = kind {
+            // The request layer counts it in `error_total{kind}`.
+            response.extensions_mut().insert(kind);
+        }
+        response
+    }
+}
+
+/// Serialises a problem body with the problem+json content type.
+pub fn problem_response(status: StatusCode, problem: &Problem) -> Response {
+    let body = serde_json::to_vec(problem).unwrap_or_default();
+    let mut response = (status, body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    response
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> ApiError {
+        match rejection {
+            // Valid JSON of the wrong shape: a plain bad request, with
+            // serde's text naming the member (e.g. "limit: invalid type").
+            JsonRejection::JsonDataError(error) => ApiError::BadRequest(error.body_text()),
+            JsonRejection::MissingJsonContentType(_) => ApiError::InvalidJson {
+                status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                detail: "Content-Type must be application/json.".to_owned(),
+            },
+            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::InvalidJson {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                detail: "The request body is too large.".to_owned(),
+            },
+            other => ApiError::InvalidJson {
+                status: other.status(),
+                detail: other.body_text(),
+            },
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> ApiError {
+        match error {
+            sqlx::Error::PoolTimedOut => ApiError::Timeout,
+            // 57014: query_canceled, raised by statement_timeout.
+            sqlx::Error::Database(ref db) if db.code().as_deref() == Some("57014") => ApiError::Timeout,
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Protocol(_) => ApiError::DatabaseUnavailable(error),
+            sqlx::Error::Database(ref db)
+                if db.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57")) =>
+            {
+                // Class 08 is connection exceptions, class 57 operator
+                // intervention such as an administrator shutdown.
+                ApiError::DatabaseUnavailable(error)
+            }
+            other => ApiError::Internal(other.into()),
+        }
+    }
+}

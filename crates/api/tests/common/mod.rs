@@ -1,0 +1,166 @@
+//! Test harness: each test gets its own Postgres database (dropped when the
+//! harness is dropped, even after a failed assertion) and the shared local
+//! Redis, and drives the real router without a socket.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use babyshield_api::app::{self, AppState};
+use babyshield_api::config::Cli;
+use clap::Parser;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+/// Server of every test database.
+pub const POSTGRES: &str = "postgres://postgres@127.0.0.1:5432";
+
+/// An application on a database of its own.
+pub struct TestApp {
+    /// The router under test.
+    pub router: Router,
+    /// Its shared state.
+    pub state: AppState,
+    database: String,
+}
+
+/// A response, read whole.
+pub struct TestResponse {
+    /// Status code.
+    pub status: StatusCode,
+    /// `Content-Type` header.
+    pub content_type: String,
+    /// Body parsed as JSON, or `Value::Null` when it is not JSON.
+    pub json: Value,
+    /// Raw body.
+    pub text: String,
+}
+
+impl TestApp {
+    /// Builds an app with the given extra settings (as command-line flags).
+    pub async fn spawn_with(flags: &[&str]) -> TestApp {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let database = format!(
+            "babyshield_test_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        );
+        let database_url = format!("{POSTGRES}/{database}");
+        let mut args = vec![
+            "babyshield-api",
+            "--database-url",
+            &database_url,
+            "--load-sample",
+            "false",
+            "--log-level",
+            "warn",
+        ];
+        args.extend_from_slice(flags);
+        let cli = Cli::try_parse_from(args).expect("valid test flags");
+        let state = app::prepare(&cli.config).await.expect("app prepares");
+        let router = app::router(&state, &cli.config);
+        TestApp {
+            router,
+            state,
+            database,
+        }
+    }
+
+    /// Builds an app with default settings and an empty recall table.
+    pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(&[]).await
+    }
+
+    /// Sends a request through the router.
+    pub async fn send(&self, request: Request<Body>) -> TestResponse {
+        let response = self.router.clone().oneshot(request).await.expect("router answers");
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        TestResponse {
+            status,
+            content_type,
+            json,
+            text,
+        }
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.send(Request::get(path).body(Body::empty()).unwrap()).await
+    }
+
+    /// `POST /api/v1/search/advanced` with a JSON body.
+    pub async fn search(&self, body: Value) -> TestResponse {
+        self.post_raw(
+            "/api/v1/search/advanced",
+            "application/json",
+            body.to_string().into_bytes(),
+        )
+        .await
+    }
+
+    /// `POST path` with any content type and body.
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> TestResponse {
+        let request = Request::post(path)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body))
+            .unwrap();
+        self.send(request).await
+    }
+
+    /// Imports fixture files or folders under `tests/fixtures/recalls/`.
+    pub async fn import_fixtures(&self, relative: &[&str]) -> babyshield_api::import::ImportSummary {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/recalls");
+        let paths = relative.iter().map(|r| root.join(r)).collect();
+        babyshield_api::import::import_paths(&self.state.pool, paths)
+            .await
+            .expect("fixtures import")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let database = self.database.clone();
+        // Drop runs outside async context rules, so the cleanup gets a
+        // thread and a runtime of its own.
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
+            runtime.block_on(async move {
+                use sqlx::Connection;
+                if let Ok(mut connection) =
+                    sqlx::PgConnection::connect(&format!("{POSTGRES}/postgres")).await
+                {
+                    let statement = format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)");
+                    let _ = sqlx::query(&statement).execute(&mut connection).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// Asserts a problem+json response with `status` and `code`.
+pub fn assert_problem(response: &TestResponse, status: u16, code: &str) {
+    assert_eq!(response.status.as_u16(), status, "body: {}", response.text);
+    assert_eq!(response.content_type, "application/problem+json");
+    assert_eq!(response.json["status"], status);
+    assert_eq!(response.json["code"], code, "body: {}", response.text);
+    assert!(response.json["title"].is_string());
+    assert!(response.json["detail"].is_string());
+    assert!(response.json["type"].is_string());
+    assert!(response.json["traceId"].as_str().is_some_and(|id| !id.is_empty()));
+}
