@@ -68,23 +68,34 @@ pub struct SearchPage {
     pub total: i64,
 }
 
-/// Replaces each word of `text` that no recall contains by the most similar
-/// known word (trigram similarity over `search_terms`), keeping every other
-/// character (quotes, `-`, spaces) in place. Returns the text unchanged when
-/// every word is known or nothing similar exists.
+/// Replaces each word of `text` that no recall contains, or that is rare
+/// next to a similar common word, by the best similar word of
+/// `search_terms` (trigram similarity), keeping every other character
+/// (quotes, `-`, spaces) in place. Returns the text unchanged when no word
+/// needs a correction.
 pub async fn correct_spelling(pool: &PgPool, text: &str) -> Result<String, sqlx::Error> {
     let words = words_to_check(text);
     if words.is_empty() {
         return Ok(text.to_owned());
     }
+    // A candidate replaces a word when it is at least ten times as frequent:
+    // an unknown word (frequency 0) takes any similar word, while a known
+    // but rare word, often a typo in the source data itself ("pacifer"),
+    // gives way only to a much more common and closely similar word.
+    // Among candidates, similarity weighted by the log of the frequency
+    // wins, so "strollr" becomes "stroller", not the rarer "stroll".
     let corrections: Vec<(String, Option<String>)> = sqlx::query_as(
         "SELECT w.word, s.word
          FROM unnest($1::text[]) AS w(word)
+         CROSS JOIN LATERAL (
+             SELECT coalesce((SELECT k.frequency FROM search_terms k WHERE k.word = w.word), 0) AS frequency
+         ) known
          LEFT JOIN LATERAL (
              SELECT t.word FROM search_terms t
-             WHERE NOT EXISTS (SELECT 1 FROM search_terms k WHERE k.word = w.word)
-               AND t.word % w.word
-             ORDER BY t.word <-> w.word, t.frequency DESC
+             WHERE t.word % w.word
+               AND t.frequency > 10 * known.frequency
+               AND (known.frequency = 0 OR similarity(t.word, w.word) >= 0.5)
+             ORDER BY similarity(t.word, w.word) * ln(t.frequency + 1.0) DESC, t.word
              LIMIT 1
          ) s ON true",
     )

@@ -70,6 +70,30 @@ impl TestApp {
         }
     }
 
+    /// Builds an app on a database holding the bundled sample, created once
+    /// per test process and shared by its tests, which must only read.
+    pub async fn spawn_on_sample() -> TestApp {
+        let database = sample_database();
+        let database_url = format!("{POSTGRES}/{database}");
+        let cli = Cli::try_parse_from([
+            "babyshield-api",
+            "--database-url",
+            &database_url,
+            "--log-level",
+            "warn",
+        ])
+        .expect("valid test flags");
+        let state = app::prepare(&cli.config).await.expect("app prepares");
+        let router = app::router(&state, &cli.config);
+        TestApp {
+            router,
+            state,
+            // Kept for the other tests of this process; removed by the next
+            // test process.
+            database: String::new(),
+        }
+    }
+
     /// Builds an app with default settings and an empty recall table.
     pub async fn spawn() -> TestApp {
         TestApp::spawn_with(&[]).await
@@ -130,8 +154,55 @@ impl TestApp {
     }
 }
 
+/// Returns the name of this process's sample database, creating and
+/// loading it on first use. Sample databases of earlier test processes are
+/// dropped then.
+fn sample_database() -> String {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        let name = format!("babyshield_test_sample_{}", std::process::id());
+        let created = name.clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                use sqlx::Connection;
+                let mut connection = sqlx::PgConnection::connect(&format!("{POSTGRES}/postgres"))
+                    .await
+                    .unwrap();
+                let stale: Vec<String> = sqlx::query_scalar(
+                    "SELECT datname FROM pg_database WHERE datname LIKE 'babyshield\\_test\\_sample\\_%'",
+                )
+                .fetch_all(&mut connection)
+                .await
+                .unwrap();
+                for database in stale {
+                    let statement = format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)");
+                    sqlx::query(&statement).execute(&mut connection).await.unwrap();
+                }
+                let cli = Cli::try_parse_from([
+                    "babyshield-api",
+                    "--database-url",
+                    &format!("{POSTGRES}/{created}"),
+                ])
+                .unwrap();
+                app::prepare(&cli.config).await.expect("sample database loads");
+            });
+        })
+        .join()
+        .expect("sample database thread");
+        name
+    })
+    .clone()
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
+        if self.database.is_empty() {
+            return;
+        }
         let database = self.database.clone();
         // Drop runs outside async context rules, so the cleanup gets a
         // thread and a runtime of its own.

@@ -77,8 +77,9 @@ const BLOCK_ELEMENTS: &[&str] = &[
 ];
 
 /// Cleans one text value: removes cut-off links, HTML tags and comments,
-/// decodes HTML entities (named and numeric), collapses every run of
-/// whitespace including NBSP into one space, and trims.
+/// decodes HTML entities (named and numeric, up to two levels of escaping),
+/// collapses every run of whitespace including NBSP into one space, and
+/// trims.
 ///
 /// Tags are removed before entities are decoded, so an escaped `&lt;9m` stays
 /// the text `<9m`. Non-ASCII characters are kept as published.
@@ -89,6 +90,13 @@ pub fn clean_text(raw: &str) -> String {
     };
     let without_tags = strip_tags(&without_anchors);
     let decoded = html_escape::decode_html_entities(&without_tags);
+    // Some EU texts were escaped twice (`&amp;micro;`), so a second pass
+    // decodes what the first one uncovered.
+    let decoded = if decoded.contains('&') {
+        html_escape::decode_html_entities(&decoded).into_owned()
+    } else {
+        decoded.into_owned()
+    };
     collapse_whitespace(&decoded)
 }
 

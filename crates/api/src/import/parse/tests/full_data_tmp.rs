@@ -56,10 +56,38 @@ fn dump_ids() {
     let ids: Vec<String> = std::env::var("IDS").unwrap().split(',').map(str::to_owned).collect();
     for file in collect_files(&[root]).unwrap() {
         let parsed = parse_file(&file).unwrap();
+        for j in &parsed.rejected { println!("REJECT {:?} {}", j.reason, j.reference); }
         for r in parsed.records {
-            if ids.contains(&r.source_id) {
+            if ids.contains(&r.source_id) || ids[0] == "*" {
                 println!("{} => {}", file.file_name().unwrap().to_string_lossy(), serde_json::to_string_pretty(&r).unwrap());
             }
         }
     }
+}
+
+#[test]
+#[ignore]
+fn leftover_markup() {
+    let root = PathBuf::from(std::env::var("RECALL_DATA").unwrap());
+    let re = regex::Regex::new(r#"<[A-Za-z/!][^<>]{0,40}>|&#?[A-Za-z0-9]{2,8};|lang="|https?://\S*…|\u{a0}|\s\s"#).unwrap();
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for file in collect_files(&[root]).unwrap() {
+        let parsed = parse_file(&file).unwrap();
+        for r in parsed.records {
+            let mut texts: Vec<(&str, &str)> = vec![("title", &r.title), ("source_id", &r.source_id)];
+            for (k, v) in [("description", &r.description), ("hazard", &r.hazard), ("remedy", &r.remedy), ("category", &r.category)] { if let Some(v) = v { texts.push((k, v)); } }
+            for v in &r.product_names { texts.push(("product_names", v)); }
+            for v in &r.brands { texts.push(("brands", v)); }
+            for v in &r.manufacturers { texts.push(("manufacturers", v)); }
+            for (k, v) in texts {
+                for m in re.find_iter(v) {
+                    let key = format!("{:?} {} {}", r.feed, k, m.as_str());
+                    let c = counts.entry(key.clone()).or_default();
+                    *c += 1;
+                    if *c == 1 { let s = m.start().saturating_sub(40); let e = (m.end()+40).min(v.len()); println!("{key} | {}", v.get(s..e).unwrap_or("?")); }
+                }
+            }
+        }
+    }
+    println!("{counts:#?}");
 }
