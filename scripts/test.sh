@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/services.sh
+scripts/tools.sh
 
 cargo fmt --all -- --check
 cargo clippy --locked --workspace --all-targets -- -D warnings
