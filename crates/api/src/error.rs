@@ -181,11 +181,13 @@ impl From<JsonRejection> for ApiError {
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> ApiError {
         match error {
-            sqlx::Error::PoolTimedOut => ApiError::Timeout,
             // 57014: query_canceled, raised by statement_timeout.
             sqlx::Error::Database(ref db) if db.code().as_deref() == Some("57014") => ApiError::Timeout,
+            // No pool connection within the acquire timeout: the server is
+            // down, hung, or every connection is busy with slow queries.
             sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
             | sqlx::Error::WorkerCrashed
             | sqlx::Error::Protocol(_) => ApiError::DatabaseUnavailable(error),

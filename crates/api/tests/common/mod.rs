@@ -4,6 +4,8 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod throwaway;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use axum::body::Body;
@@ -49,11 +51,18 @@ impl TestApp {
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::SeqCst)
         );
-        let database_url = format!("{POSTGRES}/{database}");
+        let mut app = TestApp::spawn_against(&format!("{POSTGRES}/{database}"), flags).await;
+        app.database = database;
+        app
+    }
+
+    /// Builds an app on the database at `database_url`, which the harness
+    /// leaves in place, with the given extra settings.
+    pub async fn spawn_against(database_url: &str, flags: &[&str]) -> TestApp {
         let mut args = vec![
             "babyshield-api",
             "--database-url",
-            &database_url,
+            database_url,
             "--load-sample",
             "false",
             "--log-level",
@@ -66,7 +75,7 @@ impl TestApp {
         TestApp {
             router,
             state,
-            database,
+            database: String::new(),
         }
     }
 
