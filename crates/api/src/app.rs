@@ -12,7 +12,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use babyshield_monitoring::{
     BuildInfo, DependencyCheck, Metrics, MonitoringState, Probe, Prober, Readiness,
+    RequestTracking, SloTracker,
 };
+use babyshield_slo::SystemClock;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 
@@ -37,6 +39,8 @@ pub struct AppState {
     pub prober: Arc<Prober>,
     /// Address the listener bound, once serving.
     pub local_address: Arc<OnceLock<SocketAddr>>,
+    /// SLO engine.
+    pub slo: Arc<SloTracker>,
 }
 
 /// Build facts reported by `/healthz` and `build_info`.
@@ -109,6 +113,17 @@ pub async fn prepare(config: &Config) -> anyhow::Result<AppState> {
     ];
     let prober = Arc::new(Prober::new(probes, metrics.clone(), config.probe_timeout()));
 
+    let slo = Arc::new(SloTracker::new(
+        config.slo_config(),
+        config.slo_excluded_routes.clone(),
+        Arc::new(SystemClock),
+        &metrics,
+    )?);
+    let slo_for_gauges = Arc::clone(&slo);
+    metrics.on_scrape(Arc::new(move |_: &Metrics| {
+        slo_for_gauges.export(&slo_for_gauges.report());
+    }));
+
     let pool_for_gauges = pool.clone();
     let max_connections = i64::from(config.database_max_connections);
     metrics.on_scrape(Arc::new(move |metrics: &Metrics| {
@@ -126,6 +141,7 @@ pub async fn prepare(config: &Config) -> anyhow::Result<AppState> {
         redis,
         prober,
         local_address,
+        slo,
     })
 }
 
@@ -137,6 +153,7 @@ pub fn router(state: &AppState, config: &Config) -> Router {
         started: Instant::now(),
         version: env!("CARGO_PKG_VERSION"),
         prober: Arc::clone(&state.prober),
+        slo: Arc::clone(&state.slo),
     });
     let request_timeout = config.request_timeout();
 
@@ -151,7 +168,10 @@ pub fn router(state: &AppState, config: &Config) -> Router {
             enforce_timeout(request_timeout, request, next)
         }))
         .layer(middleware::from_fn_with_state(
-            state.metrics.clone(),
+            RequestTracking {
+                metrics: state.metrics.clone(),
+                slo: Arc::clone(&state.slo),
+            },
             babyshield_monitoring::track_requests,
         ))
 }

@@ -162,6 +162,35 @@ pub struct Config {
     #[arg(long, env = "PROBE_TIMEOUT_MS", default_value_t = 2000, global = true)]
     pub probe_timeout_ms: u64,
 
+    /// Availability objective: minimum share of requests without a 5xx over
+    /// a rolling 30 days (0.999 allows 43.2 minutes of outage a month).
+    #[arg(long, env = "SLO_AVAILABILITY_TARGET", default_value_t = 0.999, global = true)]
+    pub slo_availability_target: f64,
+
+    /// Latency objective: minimum share of requests at or under the latency
+    /// threshold.
+    #[arg(long, env = "SLO_LATENCY_TARGET", default_value_t = 0.95, global = true)]
+    pub slo_latency_target: f64,
+
+    /// Latency objective threshold, in milliseconds.
+    #[arg(long, env = "SLO_LATENCY_THRESHOLD_MS", default_value_t = 800, global = true)]
+    pub slo_latency_threshold_ms: u64,
+
+    /// Error-rate objective: maximum share of requests with a 5xx.
+    #[arg(long, env = "SLO_MAX_ERROR_RATE", default_value_t = 0.001, global = true)]
+    pub slo_max_error_rate: f64,
+
+    /// Route-template prefixes left out of the SLIs, comma-separated.
+    /// Requests that match no route never count.
+    #[arg(
+        long,
+        env = "SLO_EXCLUDED_ROUTES",
+        value_delimiter = ',',
+        default_value = "/api/v1/monitoring/,/metrics,/api/v1/openapi.json",
+        global = true
+    )]
+    pub slo_excluded_routes: Vec<String>,
+
     /// Load the bundled recall sample at start-up when `recalls_enhanced` is
     /// empty.
     #[arg(
@@ -193,6 +222,17 @@ impl Config {
     /// Returns the request timeout.
     pub fn request_timeout(&self) -> Duration {
         Duration::from_millis(self.request_timeout_ms)
+    }
+
+    /// Returns the SLO objectives.
+    pub fn slo_config(&self) -> babyshield_slo::SloConfig {
+        babyshield_slo::SloConfig {
+            availability_target: self.slo_availability_target,
+            latency_target: self.slo_latency_target,
+            latency_threshold: Duration::from_millis(self.slo_latency_threshold_ms),
+            max_error_rate: self.slo_max_error_rate,
+            ..babyshield_slo::SloConfig::default()
+        }
     }
 
     /// Returns whether Redis is configured.

@@ -15,6 +15,8 @@ use utoipa::OpenApi;
         crate::search::search_advanced,
         babyshield_monitoring::router::healthz,
         babyshield_monitoring::router::readyz,
+        babyshield_monitoring::router::slo,
+        babyshield_monitoring::router::probe,
         babyshield_monitoring::router::metrics,
         openapi_json,
     ),
@@ -27,6 +29,7 @@ use utoipa::OpenApi;
         babyshield_monitoring::router::Health,
         babyshield_monitoring::readiness::ReadinessReport,
         babyshield_monitoring::readiness::CheckDetail,
+        babyshield_monitoring::probes::ProbeResult,
     )),
     tags(
         (name = "search", description = "Recall search"),

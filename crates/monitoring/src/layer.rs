@@ -1,5 +1,6 @@
 //! The request layer: request id, tracing span, HTTP metrics.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -10,14 +11,31 @@ use tracing::Instrument;
 
 use crate::metrics::{ErrorKind, Metrics, UNMATCHED_ROUTE};
 use crate::request_id;
+use crate::slo::SloTracker;
+
+/// State of [`track_requests`].
+#[derive(Clone)]
+pub struct RequestTracking {
+    /// HTTP metric families.
+    pub metrics: Metrics,
+    /// SLO engine fed with every counted request.
+    pub slo: Arc<SloTracker>,
+}
 
 /// Middleware for `axum::middleware::from_fn_with_state`: gives the request
-/// an id, runs it inside a span named by the matched route template, and
-/// records `http_requests_total` and `http_request_duration_seconds`.
+/// an id, runs it inside a span named by the matched route template,
+/// records `http_requests_total` and `http_request_duration_seconds`,
+/// counts `error_total{kind}` for responses that carry an [`ErrorKind`]
+/// extension, and feeds the SLO engine.
 ///
 /// Add it with `Router::layer` so the matched route is known; requests that
 /// match no route share the [`UNMATCHED_ROUTE`] label.
-pub async fn track_requests(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
+pub async fn track_requests(
+    State(tracking): State<RequestTracking>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let metrics = &tracking.metrics;
     let started = Instant::now();
     let route = request
         .extensions()
@@ -48,6 +66,7 @@ pub async fn track_requests(State(metrics): State<Metrics>, request: Request, ne
     let labels = [method, route.as_str(), status.as_str()];
     metrics.http_duration.with_label_values(&labels).observe(elapsed.as_secs_f64());
     metrics.http_requests.with_label_values(&labels).inc();
+    tracking.slo.record(&route, elapsed, status.is_server_error());
     span.in_scope(|| {
         tracing::debug!(status = status.as_u16(), elapsed_ms = elapsed.as_secs_f64() * 1000.0, "request finished");
     });

@@ -11,9 +11,11 @@ pub mod probes;
 pub mod readiness;
 pub mod request_id;
 pub mod router;
+pub mod slo;
 
-pub use layer::track_requests;
+pub use layer::{track_requests, RequestTracking};
 pub use metrics::{BuildInfo, ErrorKind, Metrics};
 pub use probes::{Probe, ProbeResult, Prober};
 pub use readiness::{CheckOutcome, DependencyCheck, Readiness};
 pub use router::{router, MonitoringState};
+pub use slo::{SloSetupError, SloTracker, DEFAULT_EXCLUDED_ROUTES};

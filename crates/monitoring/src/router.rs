@@ -1,5 +1,5 @@
-//! Routes of the monitoring surface: liveness, readiness and the Prometheus
-//! scrape.
+//! Routes of the monitoring surface: liveness, readiness, SLO status,
+//! synthetic probes and the Prometheus scrape.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -13,6 +13,8 @@ use serde::Serialize;
 
 use crate::metrics::{ErrorKind, Metrics};
 use crate::probes::Prober;
+use crate::slo::SloTracker;
+use babyshield_slo::SloReport;
 use crate::readiness::Readiness;
 
 /// Content type of the Prometheus text exposition format.
@@ -31,6 +33,8 @@ pub struct MonitoringState {
     pub version: &'static str,
     /// Synthetic probes served under `/api/v1/monitoring/probe/{name}`.
     pub prober: Arc<Prober>,
+    /// SLO engine.
+    pub slo: Arc<SloTracker>,
 }
 
 /// Body of `GET /api/v1/monitoring/healthz`.
@@ -45,12 +49,13 @@ pub struct Health {
 }
 
 /// Builds the monitoring router: `/api/v1/monitoring/healthz`,
-/// `/api/v1/monitoring/readyz`, one `/api/v1/monitoring/probe/{name}` route
+/// `/api/v1/monitoring/readyz`, `/api/v1/monitoring/slo`, one `/api/v1/monitoring/probe/{name}` route
 /// per probe, and `/metrics`.
 pub fn router(state: MonitoringState) -> Router {
     let mut router = Router::new()
         .route("/api/v1/monitoring/healthz", get(healthz))
         .route("/api/v1/monitoring/readyz", get(readyz))
+        .route("/api/v1/monitoring/slo", get(slo))
         .route("/metrics", get(metrics));
     for name in state.prober.names() {
         router = router.route(
@@ -115,6 +120,18 @@ pub async fn readyz(State(state): State<MonitoringState>) -> Response {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, Json(report)).into_response()
+}
+
+/// SLO status: per objective the SLI and burn rate per window, the error
+/// budget, burn-rate alert conditions, time to exhaustion and status.
+#[utoipa::path(
+    get,
+    path = "/api/v1/monitoring/slo",
+    tag = "monitoring",
+    responses((status = 200, description = "SLO report; every number is finite, also with no traffic", content_type = "application/json"))
+)]
+pub async fn slo(State(state): State<MonitoringState>) -> Json<SloReport> {
+    Json(state.slo.report())
 }
 
 /// Prometheus scrape in the text exposition format.

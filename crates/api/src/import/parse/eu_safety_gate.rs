@@ -83,6 +83,34 @@ pub(super) fn country_code(name: &str) -> Option<&'static str> {
         .map(|(_, code)| *code)
 }
 
+/// Reports whether an ISO code belongs to a country that notifies Safety
+/// Gate alerts.
+pub(super) fn is_notifying_country_code(code: &str) -> bool {
+    NOTIFYING_COUNTRIES
+        .iter()
+        .any(|(_, known)| known.eq_ignore_ascii_case(code.trim()))
+}
+
+/// Reports whether an id has the shape of a Safety Gate case number:
+/// `NNNN/YY` as used up to 2011, or with a prefix such as `A12/00954/20` or
+/// `SR/03722/25`.
+pub(super) fn is_case_number(id: &str) -> bool {
+    let parts: Vec<&str> = id.trim().split('/').collect();
+    let is_digits = |part: &str, lengths: std::ops::RangeInclusive<usize>| {
+        lengths.contains(&part.len()) && part.bytes().all(|byte| byte.is_ascii_digit())
+    };
+    match parts.as_slice() {
+        [number, year] => is_digits(number, 3..=5) && is_digits(year, 2..=2),
+        [prefix, number, year] => {
+            !prefix.is_empty()
+                && prefix.bytes().all(|byte| byte.is_ascii_alphanumeric())
+                && is_digits(number, 3..=5)
+                && is_digits(year, 2..=2)
+        }
+        _ => false,
+    }
+}
+
 /// The raw text of one `<notifications>` element.
 #[derive(Default)]
 struct Notification {

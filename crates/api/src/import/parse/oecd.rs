@@ -1,10 +1,13 @@
 //! OECD GlobalRecalls portal records, JSON lines, one per (country,
-//! native id). Most rows are CPSC recalls republished by the portal.
+//! native id). The portal republishes regulators' records: most rows are
+//! CPSC recalls, and the rest come from Health Canada, the EU Safety Gate,
+//! Japan, Australia and a few others.
 
 use std::path::Path;
 
 use serde_json::{Map, Value};
 
+use super::eu_safety_gate::{is_case_number, is_notifying_country_code};
 use super::text::{canonical_cpsc_id, clean_text, has_child_words, parse_date, push_clean};
 use super::{json_lines, member_clean, member_text, reference, Parsed, RejectReason};
 use crate::import::record::{Agency, Feed, Recall};
@@ -26,18 +29,32 @@ pub(super) fn parse(path: &Path, data: &[u8]) -> Parsed {
     parsed
 }
 
-/// Picks the agency and id of a row.
+/// Picks the agency and id of a row, so that records the portal republished
+/// merge with the same recall from the agency's own feed:
 ///
-/// U.S. rows whose native id is a CPSC recall number (`12076`, `00107B`)
-/// become CPSC recalls with the canonical `YY-NNN` id, so that they merge
-/// with the CPSC and TinySafe records of the same recall. Other rows keep
-/// the portal as their agency, with the id `<country>:<native id>` because
-/// native ids are only unique within one country.
+/// - U.S. rows with a CPSC recall number (`12076`, `00107B`) become CPSC
+///   recalls with the canonical `YY-NNN` id.
+/// - Canadian rows with a numeric id carry the Health Canada NID (`82495`).
+/// - Rows from EU and EEA states and the UK with a case number such as
+///   `0812/11` are Safety Gate (RAPEX) alerts.
+///
+/// Other rows keep the portal as their agency, with the id
+/// `<country>:<native id>` because native ids are only unique within one
+/// country.
 fn identify(country: Option<&str>, native_id: &str) -> (Agency, String) {
-    if country == Some("US") {
-        if let Some(cpsc_id) = canonical_cpsc_id(native_id) {
-            return (Agency::Cpsc, cpsc_id);
+    match country {
+        Some("US") => {
+            if let Some(cpsc_id) = canonical_cpsc_id(native_id) {
+                return (Agency::Cpsc, cpsc_id);
+            }
         }
+        Some("CA") if native_id.bytes().all(|byte| byte.is_ascii_digit()) => {
+            return (Agency::HealthCanada, native_id.to_owned());
+        }
+        Some(code) if is_notifying_country_code(code) && is_case_number(native_id) => {
+            return (Agency::EuSafetyGate, native_id.to_owned());
+        }
+        _ => {}
     }
     let id = match country {
         Some(country) => format!("{country}:{native_id}"),

@@ -13,9 +13,8 @@ use regex::{Captures, Regex};
 /// "may harm the health of children", so they flag many adult products.
 const CHILD_WORDS: &str = r"(?i)\b(?:cribs?|strollers?|infants?|bab(?:y|ies)|toddlers?|car[\s-]?seats?|pacifiers?|high[\s-]?chairs?|bassinets?|play[\s-]?yards?|playpens?|teeth(?:er|ers|ing)|nursery|newborns?|bouncers?|baby[\s-]?walkers?|infant[\s-]?walkers?|child[\s-]?restraints?|booster[\s-]?seats?|diapers?|bibs?|rattles?|sippy|onesies?)\b";
 
-/// Opening, closing and empty HTML tags. Which names count as HTML is
-/// decided in [`strip_tags`], so that text in angle brackets such as the
-/// `<VDE>` test mark survives.
+/// HTML comments and opening, closing and empty tags, including Microsoft
+/// Word's `<o:p>`. Which names count as HTML is decided in [`strip_tags`].
 const TAG: &str = r"(?s:<!--.*?-->)|</?([A-Za-z][A-Za-z0-9]*)(?::[A-Za-z0-9]+)?(?:\s[^<>]*)?/?>";
 
 /// A link that the cpsc.gov CSV export cut to an ellipsis, with the
@@ -60,20 +59,20 @@ pub(crate) fn all_patterns_compile() -> bool {
     .all(|re| re.is_some())
 }
 
-/// HTML elements that only change the look of text inside a line, so they are
-/// removed without a gap (`m<sup>2</sup>` reads `m2`). Every other HTML tag
-/// is replaced by a space because it separates words (`<br>`, `<li>`, `<p>`).
-const INLINE_ELEMENTS: &[&str] = &[
-    "a", "abbr", "b", "big", "cite", "code", "em", "font", "i", "small", "span", "strike", "strong",
-    "sub", "sup", "u", "s", "o",
-];
+/// HTML elements that attach to the word before them (`m<sup>2</sup>` reads
+/// `m2`), so their tags are removed without a gap.
+const ATTACHED_ELEMENTS: &[&str] = &["sub", "sup", "wbr"];
 
-/// HTML elements that separate words. Names outside both lists are kept as
-/// text, because the sources put non-HTML words in angle brackets.
-const BLOCK_ELEMENTS: &[&str] = &[
-    "address", "blockquote", "body", "br", "caption", "center", "col", "dd", "div", "dl", "dt",
-    "h1", "h2", "h3", "h4", "h5", "h6", "head", "hr", "html", "img", "li", "ol", "p", "pre",
-    "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul", "wbr",
+/// HTML elements whose tags are replaced by a space. Even inline tags such as
+/// `<b>` separate words in the sources ("COLGATE<b>THIS IS A COUNTERFEIT").
+/// Tag names outside this list and [`ATTACHED_ELEMENTS`] are kept as text,
+/// because the sources put other words in angle brackets (the `<VDE>` test
+/// mark).
+const HTML_ELEMENTS: &[&str] = &[
+    "a", "abbr", "address", "b", "big", "blockquote", "body", "br", "caption", "center", "cite",
+    "code", "col", "dd", "div", "dl", "dt", "em", "font", "h1", "h2", "h3", "h4", "h5", "h6", "head",
+    "hr", "html", "i", "img", "li", "o", "ol", "p", "pre", "s", "small", "span", "strike", "strong",
+    "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
 ];
 
 /// Cleans one text value: removes cut-off links, HTML tags and comments,
@@ -144,9 +143,9 @@ fn strip_tags(text: &str) -> std::borrow::Cow<'_, str> {
             return String::new();
         };
         let name = name.as_str().to_ascii_lowercase();
-        if INLINE_ELEMENTS.contains(&name.as_str()) {
+        if ATTACHED_ELEMENTS.contains(&name.as_str()) {
             String::new()
-        } else if BLOCK_ELEMENTS.contains(&name.as_str()) {
+        } else if HTML_ELEMENTS.contains(&name.as_str()) {
             " ".to_owned()
         } else {
             caps[0].to_owned()
