@@ -18,6 +18,10 @@ struct Service {
 
 impl Service {
     fn start() -> Service {
+        Service::start_with(&[])
+    }
+
+    fn start_with(env: &[(&str, &str)]) -> Service {
         let port = free_port();
         let database = format!("babyshield_e2e_{}_{}", std::process::id(), port);
         let child = Command::new(env!("CARGO_BIN_EXE_babyshield-api"))
@@ -26,6 +30,7 @@ impl Service {
             .env("DATABASE_URL", format!("{POSTGRES}/{database}"))
             .env("REDIS_URL", "redis://127.0.0.1:6379")
             .env("LOG_LEVEL", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -142,4 +147,99 @@ async fn binary_serves_real_recall_searches() {
     assert!(metrics.contains(
         "http_requests_total{method=\"POST\",route=\"/api/v1/search/advanced\",status=\"200\"} 3"
     ));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn healthcheck_command_reflects_healthz() {
+    let client = reqwest::Client::new();
+    let mut service = Service::start();
+    service.wait_ready(&client).await;
+    let address = service.base.trim_start_matches("http://").to_owned();
+
+    let healthy = Command::new(env!("CARGO_BIN_EXE_babyshield-api"))
+        .args(["healthcheck", "--bind-address", &address])
+        .status()
+        .unwrap();
+    assert!(healthy.success());
+
+    let closed = format!("127.0.0.1:{}", free_port());
+    let output = Command::new(env!("CARGO_BIN_EXE_babyshield-api"))
+        .args(["healthcheck", "--bind-address", &closed])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("connecting to"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_lets_started_requests_finish() {
+    let client = reqwest::Client::new();
+    let mut service = Service::start_with(&[
+        ("SHUTDOWN_DRAIN_DELAY_SECONDS", "2"),
+        ("SHUTDOWN_DEADLINE_SECONDS", "10"),
+    ]);
+    service.wait_ready(&client).await;
+    let base = service.base.clone();
+
+    let signalled = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut workers = Vec::new();
+    for _ in 0..8 {
+        let client = client.clone();
+        let base = base.clone();
+        let signalled = signalled.clone();
+        workers.push(tokio::spawn(async move {
+            let (mut before, mut after_ok, mut failed_before) = (0u32, 0u32, Vec::new());
+            for _ in 0..2000 {
+                let sent_after_signal = signalled.load(std::sync::atomic::Ordering::SeqCst);
+                let result = client
+                    .post(format!("{base}/api/v1/search/advanced"))
+                    .json(&json!({"product": "crib"}))
+                    .send()
+                    .await;
+                let complete = match result {
+                    Ok(response) => response.status() == 200 && response.bytes().await.is_ok(),
+                    Err(_) => false,
+                };
+                match (sent_after_signal, complete) {
+                    (false, true) => before += 1,
+                    (false, false) => failed_before.push(before),
+                    (true, true) => after_ok += 1,
+                    // After the listener closes, new requests are refused.
+                    (true, false) => break,
+                }
+            }
+            (before, after_ok, failed_before)
+        }));
+    }
+
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let pid = service.child.id().to_string();
+    signalled.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+
+    // During the drain delay readiness is 503 while requests still succeed.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let ready = client.get(format!("{base}/api/v1/monitoring/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+
+    let mut total_before = 0;
+    let mut total_after = 0;
+    for worker in workers {
+        let (before, after_ok, failed_before) = worker.await.unwrap();
+        assert!(failed_before.is_empty(), "requests sent before SIGTERM failed: {failed_before:?}");
+        total_before += before;
+        total_after += after_ok;
+    }
+    assert!(total_before > 0);
+    assert!(total_after > 0, "no request was served during the drain delay");
+
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = service.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "process did not exit");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "exit status {status}");
 }

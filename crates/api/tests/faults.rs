@@ -173,3 +173,28 @@ async fn redis_paused_answers_degraded_quickly() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_readiness_calls_share_one_query() {
+    let postgres = ThrowawayPostgres::start();
+    let app = std::sync::Arc::new(
+        TestApp::spawn_against(
+            &postgres.url("babyshield"),
+            &["--readiness-cache-ms", "1000", "--readiness-check-timeout-ms", "500"],
+        )
+        .await,
+    );
+    let before = postgres.count_statements("SELECT 1");
+
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..500 {
+        let app = std::sync::Arc::clone(&app);
+        calls.spawn(async move { app.get("/api/v1/monitoring/readyz").await.status.as_u16() });
+    }
+    while let Some(status) = calls.join_next().await {
+        assert_eq!(status.unwrap(), 200);
+    }
+    // Postgres writes its log asynchronously from the client's view.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(postgres.count_statements("SELECT 1") - before, 1);
+}

@@ -93,6 +93,11 @@ impl ThrowawayPostgres {
 
     /// Starts the server again after [`ThrowawayPostgres::stop`].
     pub fn resume_from_stop(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("server.log"))
+            .unwrap();
         let mut command = Command::new("setpriv");
         command
             .args(["--reuid=postgres", "--regid=postgres", "--init-groups", "--"])
@@ -102,8 +107,11 @@ impl ThrowawayPostgres {
             .args(["-p", &self.port.to_string(), "-h", "127.0.0.1", "-k"])
             .arg(&self.dir)
             .args(["-c", "fsync=off", "-c", "max_connections=50"])
+            // Every statement goes to the log, so tests can count queries on
+            // the server side.
+            .args(["-c", "log_statement=all", "-c", "log_min_messages=warning"])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .process_group(0);
         self.child = Some(command.spawn().unwrap());
         let port = self.port;
@@ -114,6 +122,16 @@ impl ThrowawayPostgres {
                     .status()
                     .is_ok_and(|s| s.success())
         });
+    }
+
+    /// Counts the logged statements that contain `text`.
+    pub fn count_statements(&self, text: &str) -> usize {
+        std::fs::read_to_string(self.dir.join("server.log"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|line| line.contains("statement: ") || line.contains("execute "))
+            .filter(|line| line.contains(text))
+            .count()
     }
 
     /// Stops the server (fast shutdown: clients are disconnected).
