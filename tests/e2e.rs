@@ -2,6 +2,8 @@
 //! Postgres (a database of its own) and Redis, waits for readiness and
 //! searches the bundled real recall sample over HTTP.
 
+#![allow(clippy::unwrap_used)]
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -30,6 +32,7 @@ impl Service {
             .env("DATABASE_URL", format!("{POSTGRES}/{database}"))
             .env("REDIS_URL", "redis://127.0.0.1:6379")
             .env("LOG_LEVEL", "warn")
+            .env("RATE_LIMIT_REQUESTS", "1000000")
             .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -66,7 +69,10 @@ impl Drop for Service {
         let _ = self.child.wait();
         let _ = Command::new("psql")
             .arg(format!("{POSTGRES}/postgres"))
-            .args(["-qc", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database)])
+            .args([
+                "-qc",
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database),
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
@@ -122,7 +128,11 @@ async fn binary_serves_real_recall_searches() {
     assert!(cribs["data"]["total"].as_i64().unwrap() >= 20, "{cribs}");
     let crib_titles = titles(&cribs);
     assert_eq!(crib_titles.len(), 20);
-    assert!(crib_titles[0].contains("crib"), "top result {:?}", crib_titles[0]);
+    assert!(
+        crib_titles[0].contains("crib"),
+        "top result {:?}",
+        crib_titles[0]
+    );
 
     let (status, typo) = search(&client, &base, json!({"product": "strollr"})).await;
     assert_eq!(status, 200);
@@ -215,30 +225,47 @@ async fn sigterm_lets_started_requests_finish() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let pid = service.child.id().to_string();
     signalled.store(true, std::sync::atomic::Ordering::SeqCst);
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
 
     // During the drain delay readiness is 503 while requests still succeed.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let ready = client.get(format!("{base}/api/v1/monitoring/readyz")).send().await.unwrap();
+    let ready = client
+        .get(format!("{base}/api/v1/monitoring/readyz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ready.status(), 503);
 
     let mut total_before = 0;
     let mut total_after = 0;
     for worker in workers {
         let (before, after_ok, failed_before) = worker.await.unwrap();
-        assert!(failed_before.is_empty(), "requests sent before SIGTERM failed: {failed_before:?}");
+        assert!(
+            failed_before.is_empty(),
+            "requests sent before SIGTERM failed: {failed_before:?}"
+        );
         total_before += before;
         total_after += after_ok;
     }
     assert!(total_before > 0);
-    assert!(total_after > 0, "no request was served during the drain delay");
+    assert!(
+        total_after > 0,
+        "no request was served during the drain delay"
+    );
 
     let started = Instant::now();
     let status = loop {
         if let Some(status) = service.child.try_wait().unwrap() {
             break status;
         }
-        assert!(started.elapsed() < Duration::from_secs(10), "process did not exit");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "process did not exit"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(status.success(), "exit status {status}");

@@ -18,11 +18,16 @@ use babyshield_slo::SystemClock;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 
+use crate::cache::SearchCache;
 use crate::checks::{redis_pool, PostgresCheck, RedisCheck};
 use crate::config::{mask_url, Config};
 use crate::error::ApiError;
+use crate::identity::{identify, Identifier};
 use crate::probes::{HealthzProbe, SearchProbe};
-use crate::{db, import, openapi, search};
+use crate::ratelimit::{limit_requests, RateLimiter};
+use crate::redis_link::RedisLink;
+use crate::search::SearchState;
+use crate::{admin, db, import, openapi, search};
 
 /// Everything the router and the background tasks share.
 #[derive(Clone)]
@@ -41,13 +46,21 @@ pub struct AppState {
     pub local_address: Arc<OnceLock<SocketAddr>>,
     /// SLO engine.
     pub slo: Arc<SloTracker>,
+    /// Per-caller rate limiter.
+    pub limiter: Arc<RateLimiter>,
+    /// Search result cache.
+    pub cache: Arc<SearchCache>,
+    /// Caller identification.
+    pub identifier: Arc<Identifier>,
 }
 
 /// Build facts reported by `/healthz` and `build_info`.
 pub fn build_info() -> BuildInfo {
     BuildInfo {
         version: env!("CARGO_PKG_VERSION").to_owned(),
-        commit: option_env!("BABYSHIELD_COMMIT").unwrap_or("unknown").to_owned(),
+        commit: option_env!("BABYSHIELD_COMMIT")
+            .unwrap_or("unknown")
+            .to_owned(),
     }
 }
 
@@ -60,12 +73,18 @@ pub async fn prepare(config: &Config) -> anyhow::Result<AppState> {
     tracing::info!(database_url = %mask_url(&config.database_url), "database connected");
 
     db::migrate(&pool).await?;
-    tracing::info!(migrations = db::MIGRATOR.iter().count(), "migrations applied");
+    tracing::info!(
+        migrations = db::MIGRATOR.iter().count(),
+        "migrations applied"
+    );
 
     let stored = import::store::count_recalls(&pool).await?;
     if stored == 0 && config.load_sample {
         let summary = import::import_bundled_sample(&pool).await?;
-        tracing::info!(inserted = summary.counts.inserted, "bundled recall sample loaded");
+        tracing::info!(
+            inserted = summary.counts.inserted,
+            "bundled recall sample loaded"
+        );
     } else {
         tracing::info!(recalls = stored, "recall table ready");
     }
@@ -92,7 +111,11 @@ pub async fn prepare(config: &Config) -> anyhow::Result<AppState> {
         }),
         Arc::new(RedisCheck {
             pool: match config.redis_enabled() {
-                true => Some(redis_pool(&config.redis_url, 1, config.readiness_check_timeout())?),
+                true => Some(redis_pool(
+                    &config.redis_url,
+                    1,
+                    config.readiness_check_timeout(),
+                )?),
                 false => None,
             },
             metrics: metrics.clone(),
@@ -124,6 +147,36 @@ pub async fn prepare(config: &Config) -> anyhow::Result<AppState> {
         slo_for_gauges.export(&slo_for_gauges.report());
     }));
 
+    let redis_link = redis.clone().map(|pool| {
+        RedisLink::new(
+            pool,
+            Duration::from_millis(config.redis_timeout_ms),
+            Duration::from_millis(config.redis_retry_interval_ms),
+            metrics.clone(),
+        )
+    });
+    let limiter = Arc::new(RateLimiter::new(
+        redis_link.clone(),
+        u64::from(config.rate_limit_requests),
+        Duration::from_secs(config.rate_limit_window_seconds.max(1)),
+        config.rate_limit_report_below,
+        &metrics,
+    ));
+    let limiter_for_gauges = Arc::clone(&limiter);
+    metrics.on_scrape(Arc::new(move |_: &Metrics| {
+        limiter_for_gauges.prune_gauge()
+    }));
+    let cache = Arc::new(SearchCache::new(
+        redis_link,
+        Duration::from_secs(config.search_cache_ttl_seconds),
+        metrics.clone(),
+    ));
+    let identifier = Arc::new(Identifier::new(
+        pool.clone(),
+        config.trusted_proxies.clone(),
+        Duration::from_secs(config.api_key_cache_seconds),
+    ));
+
     let pool_for_gauges = pool.clone();
     let max_connections = i64::from(config.database_max_connections);
     metrics.on_scrape(Arc::new(move |metrics: &Metrics| {
@@ -142,6 +195,9 @@ pub async fn prepare(config: &Config) -> anyhow::Result<AppState> {
         prober,
         local_address,
         slo,
+        limiter,
+        cache,
+        identifier,
     })
 }
 
@@ -157,11 +213,25 @@ pub fn router(state: &AppState, config: &Config) -> Router {
     });
     let request_timeout = config.request_timeout();
 
-    Router::new()
+    let identify = middleware::from_fn_with_state(Arc::clone(&state.identifier), identify);
+    let search = search::router(SearchState {
+        pool: state.pool.clone(),
+        cache: Arc::clone(&state.cache),
+    })
+    .route_layer(middleware::from_fn_with_state(
+        Arc::clone(&state.limiter),
+        limit_requests,
+    ))
+    .route_layer(identify.clone());
+
+    let mut app = Router::new()
         .merge(monitoring)
-        .merge(search::router(state.pool.clone()))
-        .merge(openapi::router())
-        .fallback(not_found)
+        .merge(search)
+        .merge(openapi::router());
+    if let Some(admin) = admin::router(config.admin_token.as_deref(), Arc::clone(&state.cache)) {
+        app = app.merge(admin.route_layer(identify));
+    }
+    app.fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(middleware::from_fn(move |request: Request, next: Next| {

@@ -33,6 +33,27 @@ pub enum Command {
     /// Exit 0 when the local `/api/v1/monitoring/healthz` answers 200
     /// (container health checks without curl).
     Healthcheck,
+    /// Create or revoke API keys, which identify callers for rate limiting.
+    #[command(subcommand)]
+    ApiKey(ApiKeyCommand),
+}
+
+/// Subcommands of `api-key`.
+#[derive(Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create a key for a user and print it; only its hash is stored.
+    Create {
+        /// User id the key identifies, as rate limits and the blocklist name
+        /// it.
+        #[arg(long)]
+        user_id: String,
+    },
+    /// Revoke every key of a user.
+    Revoke {
+        /// User id whose keys stop working.
+        #[arg(long)]
+        user_id: String,
+    },
 }
 
 /// Arguments of `import`.
@@ -65,7 +86,12 @@ pub enum LogFormat {
 #[derive(Clone, Args)]
 pub struct Config {
     /// Listen address (use 0.0.0.0:8080 in containers).
-    #[arg(long, env = "BIND_ADDRESS", default_value = "127.0.0.1:8080", global = true)]
+    #[arg(
+        long,
+        env = "BIND_ADDRESS",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
     pub bind_address: SocketAddr,
 
     /// Postgres URL; the database is created if missing.
@@ -94,15 +120,80 @@ pub struct Config {
     pub admin_token: Option<String>,
 
     /// Requests per rate-limit window per caller.
-    #[arg(long, env = "RATE_LIMIT_REQUESTS", default_value_t = 100, global = true)]
+    #[arg(
+        long,
+        env = "RATE_LIMIT_REQUESTS",
+        default_value_t = 100,
+        global = true
+    )]
     pub rate_limit_requests: u32,
 
     /// Rate-limit window, in seconds.
-    #[arg(long, env = "RATE_LIMIT_WINDOW_SECONDS", default_value_t = 60, global = true)]
+    #[arg(
+        long,
+        env = "RATE_LIMIT_WINDOW_SECONDS",
+        default_value_t = 60,
+        global = true
+    )]
     pub rate_limit_window_seconds: u64,
 
+    /// Remaining-request count under which a caller appears in the
+    /// `rate_limit_remaining` gauge.
+    #[arg(
+        long,
+        env = "RATE_LIMIT_REPORT_BELOW",
+        default_value_t = 10,
+        global = true
+    )]
+    pub rate_limit_report_below: u64,
+
+    /// Client addresses of proxies whose `X-Forwarded-For` is trusted,
+    /// comma-separated; empty trusts none.
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', global = true)]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+
+    /// How long an API-key lookup is reused, in seconds; a revoked key stops
+    /// working within this time.
+    #[arg(
+        long,
+        env = "API_KEY_CACHE_SECONDS",
+        default_value_t = 60,
+        global = true
+    )]
+    pub api_key_cache_seconds: u64,
+
+    /// Time-to-live of cached search results, in seconds.
+    #[arg(
+        long,
+        env = "SEARCH_CACHE_TTL_SECONDS",
+        default_value_t = 60,
+        global = true
+    )]
+    pub search_cache_ttl_seconds: u64,
+
+    /// Time limit of each Redis command on the request path, in
+    /// milliseconds.
+    #[arg(long, env = "REDIS_TIMEOUT_MS", default_value_t = 250, global = true)]
+    pub redis_timeout_ms: u64,
+
+    /// After a Redis failure, how long requests use the in-memory fallbacks
+    /// before Redis is tried again, in milliseconds.
+    #[arg(
+        long,
+        env = "REDIS_RETRY_INTERVAL_MS",
+        default_value_t = 2000,
+        global = true
+    )]
+    pub redis_retry_interval_ms: u64,
+
     /// Log format: json or pretty.
-    #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "json", global = true)]
+    #[arg(
+        long,
+        env = "LOG_FORMAT",
+        value_enum,
+        default_value = "json",
+        global = true
+    )]
     pub log_format: LogFormat,
 
     /// Log filter in tracing's EnvFilter syntax, e.g. `info` or
@@ -112,30 +203,60 @@ pub struct Config {
 
     /// Maximum connections of the main Postgres pool. Near the core count is
     /// fastest for CPU-bound search queries.
-    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10, global = true)]
+    #[arg(
+        long,
+        env = "DATABASE_MAX_CONNECTIONS",
+        default_value_t = 10,
+        global = true
+    )]
     pub database_max_connections: u32,
 
     /// Time to wait for a free pool connection before a request fails, in
     /// milliseconds.
-    #[arg(long, env = "DATABASE_ACQUIRE_TIMEOUT_MS", default_value_t = 2000, global = true)]
+    #[arg(
+        long,
+        env = "DATABASE_ACQUIRE_TIMEOUT_MS",
+        default_value_t = 2000,
+        global = true
+    )]
     pub database_acquire_timeout_ms: u64,
 
     /// Postgres statement timeout for request queries, in milliseconds.
-    #[arg(long, env = "DATABASE_STATEMENT_TIMEOUT_MS", default_value_t = 5000, global = true)]
+    #[arg(
+        long,
+        env = "DATABASE_STATEMENT_TIMEOUT_MS",
+        default_value_t = 5000,
+        global = true
+    )]
     pub database_statement_timeout_ms: u64,
 
     /// Time limit of each readiness check (Postgres, Redis), in milliseconds.
-    #[arg(long, env = "READINESS_CHECK_TIMEOUT_MS", default_value_t = 500, global = true)]
+    #[arg(
+        long,
+        env = "READINESS_CHECK_TIMEOUT_MS",
+        default_value_t = 500,
+        global = true
+    )]
     pub readiness_check_timeout_ms: u64,
 
     /// How long a readiness result is shared between callers, in
     /// milliseconds.
-    #[arg(long, env = "READINESS_CACHE_MS", default_value_t = 1000, global = true)]
+    #[arg(
+        long,
+        env = "READINESS_CACHE_MS",
+        default_value_t = 1000,
+        global = true
+    )]
     pub readiness_cache_ms: u64,
 
     /// Whole-request time limit, in milliseconds; a request past it answers
     /// 503 problem+json.
-    #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 10_000, global = true)]
+    #[arg(
+        long,
+        env = "REQUEST_TIMEOUT_MS",
+        default_value_t = 10_000,
+        global = true
+    )]
     pub request_timeout_ms: u64,
 
     /// Largest accepted request body, in bytes.
@@ -145,13 +266,23 @@ pub struct Config {
     /// After SIGTERM or Ctrl-C: how long readiness answers 503 while new
     /// requests are still accepted, so the load balancer stops routing first,
     /// in seconds.
-    #[arg(long, env = "SHUTDOWN_DRAIN_DELAY_SECONDS", default_value_t = 5, global = true)]
+    #[arg(
+        long,
+        env = "SHUTDOWN_DRAIN_DELAY_SECONDS",
+        default_value_t = 5,
+        global = true
+    )]
     pub shutdown_drain_delay_seconds: u64,
 
     /// After SIGTERM or Ctrl-C: the time by which the process exits, whatever
     /// is still in flight, in seconds. Keep it under the container stop
     /// timeout (30 s on ECS by default).
-    #[arg(long, env = "SHUTDOWN_DEADLINE_SECONDS", default_value_t = 25, global = true)]
+    #[arg(
+        long,
+        env = "SHUTDOWN_DEADLINE_SECONDS",
+        default_value_t = 25,
+        global = true
+    )]
     pub shutdown_deadline_seconds: u64,
 
     /// Interval of the background synthetic probes, in milliseconds.
@@ -164,20 +295,40 @@ pub struct Config {
 
     /// Availability objective: minimum share of requests without a 5xx over
     /// a rolling 30 days (0.999 allows 43.2 minutes of outage a month).
-    #[arg(long, env = "SLO_AVAILABILITY_TARGET", default_value_t = 0.999, global = true)]
+    #[arg(
+        long,
+        env = "SLO_AVAILABILITY_TARGET",
+        default_value_t = 0.999,
+        global = true
+    )]
     pub slo_availability_target: f64,
 
     /// Latency objective: minimum share of requests at or under the latency
     /// threshold.
-    #[arg(long, env = "SLO_LATENCY_TARGET", default_value_t = 0.95, global = true)]
+    #[arg(
+        long,
+        env = "SLO_LATENCY_TARGET",
+        default_value_t = 0.95,
+        global = true
+    )]
     pub slo_latency_target: f64,
 
     /// Latency objective threshold, in milliseconds.
-    #[arg(long, env = "SLO_LATENCY_THRESHOLD_MS", default_value_t = 800, global = true)]
+    #[arg(
+        long,
+        env = "SLO_LATENCY_THRESHOLD_MS",
+        default_value_t = 800,
+        global = true
+    )]
     pub slo_latency_threshold_ms: u64,
 
     /// Error-rate objective: maximum share of requests with a 5xx.
-    #[arg(long, env = "SLO_MAX_ERROR_RATE", default_value_t = 0.001, global = true)]
+    #[arg(
+        long,
+        env = "SLO_MAX_ERROR_RATE",
+        default_value_t = 0.001,
+        global = true
+    )]
     pub slo_max_error_rate: f64,
 
     /// Route-template prefixes left out of the SLIs, comma-separated.

@@ -16,12 +16,19 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations"
 /// query outlives its request, and no JIT, because the planner otherwise
 /// spends hundreds of milliseconds compiling short search queries.
 fn connect_options(config: &Config) -> anyhow::Result<PgConnectOptions> {
-    let options = PgConnectOptions::from_str(&config.database_url)
-        .with_context(|| format!("DATABASE_URL is invalid: {}", mask_url(&config.database_url)))?;
+    let options = PgConnectOptions::from_str(&config.database_url).with_context(|| {
+        format!(
+            "DATABASE_URL is invalid: {}",
+            mask_url(&config.database_url)
+        )
+    })?;
     Ok(options
         .application_name("babyshield-api")
         .options([
-            ("statement_timeout", config.database_statement_timeout_ms.to_string()),
+            (
+                "statement_timeout",
+                config.database_statement_timeout_ms.to_string(),
+            ),
             ("jit", "off".to_owned()),
         ])
         .disable_statement_logging())
@@ -39,10 +46,11 @@ pub async fn ensure_database(config: &Config) -> anyhow::Result<()> {
         .await
         .map_err(|error| unreachable_error("Postgres", &config.database_url, &error))?;
 
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-        .bind(&name)
-        .fetch_one(&mut connection)
-        .await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut connection)
+            .await?;
     if !exists {
         let statement = format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""));
         match sqlx::query(&statement).execute(&mut connection).await {
@@ -82,7 +90,10 @@ pub fn connect_check_pool(config: &Config) -> anyhow::Result<PgPool> {
 
 /// Runs the embedded migrations.
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
-    MIGRATOR.run(pool).await.context("running database migrations failed")?;
+    MIGRATOR
+        .run(pool)
+        .await
+        .context("running database migrations failed")?;
     Ok(())
 }
 
@@ -93,5 +104,8 @@ pub fn unreachable_error(what: &str, url: &str, error: &dyn std::fmt::Display) -
         "Postgres" => "start it (for example `scripts/services.sh`, or `pg_ctlcluster 15 main start`) or set DATABASE_URL",
         _ => "start it (for example `scripts/services.sh`, or `redis-server --daemonize yes`), set REDIS_URL, or set REDIS_URL= (empty) to run without Redis",
     };
-    anyhow::anyhow!("{what} is not reachable at {}: {error}; {hint}", mask_url(url))
+    anyhow::anyhow!(
+        "{what} is not reachable at {}: {error}; {hint}",
+        mask_url(url)
+    )
 }

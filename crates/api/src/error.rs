@@ -27,6 +27,21 @@ pub enum ApiError {
     /// No route matches the path.
     #[error("no route matches {0}")]
     NotFound(String),
+    /// Missing or invalid credentials.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Valid request, but this caller may not make it.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The caller used up its rate-limit window.
+    #[error("rate limit exceeded; retry after {retry_after_seconds} s")]
+    RateLimited {
+        /// Seconds until the window resets, at least 1.
+        retry_after_seconds: u64,
+    },
+    /// Redis failed where the operation has no fallback.
+    #[error("redis unavailable")]
+    RedisUnavailable(String),
     /// The route exists but not for this method.
     #[error("this method is not allowed on this route")]
     MethodNotAllowed,
@@ -68,6 +83,10 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::InvalidJson { status, .. } => *status,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RedisUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::DatabaseUnavailable(_) | ApiError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -83,6 +102,10 @@ impl ApiError {
                 _ => "INVALID_JSON",
             },
             ApiError::NotFound(_) => "NOT_FOUND",
+            ApiError::Unauthorized(_) => "UNAUTHORIZED",
+            ApiError::Forbidden(_) => "FORBIDDEN",
+            ApiError::RateLimited { .. } => "RATE_LIMITED",
+            ApiError::RedisUnavailable(_) => "REDIS_UNAVAILABLE",
             ApiError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             ApiError::DatabaseUnavailable(_) => "DATABASE_UNAVAILABLE",
             ApiError::Timeout => "TIMEOUT",
@@ -99,6 +122,7 @@ impl ApiError {
                 "The recall database is unavailable; retry shortly.".to_owned()
             }
             ApiError::Timeout => "The request took too long; retry shortly.".to_owned(),
+            ApiError::RedisUnavailable(_) => "Redis is unavailable; retry shortly.".to_owned(),
             ApiError::Internal(_) => "An unexpected error occurred.".to_owned(),
             other => other.to_string(),
         }
@@ -133,11 +157,27 @@ impl IntoResponse for ApiError {
         }
         let kind = match self {
             ApiError::DatabaseUnavailable(_) => Some(ErrorKind::Database),
+            ApiError::RedisUnavailable(_) => Some(ErrorKind::Redis),
             ApiError::Timeout => Some(ErrorKind::Timeout),
             ApiError::Internal(_) => Some(ErrorKind::Internal),
             _ => None,
         };
         let mut response = problem_response(status, &self.problem());
+        match self {
+            ApiError::RateLimited {
+                retry_after_seconds,
+            } => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
+            }
+            ApiError::Unauthorized(_) => {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            _ => {}
+        }
         if let Some(kind) = kind {
             // The request layer counts it in `error_total{kind}`.
             response.extensions_mut().insert(kind);
@@ -182,7 +222,9 @@ impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> ApiError {
         match error {
             // 57014: query_canceled, raised by statement_timeout.
-            sqlx::Error::Database(ref db) if db.code().as_deref() == Some("57014") => ApiError::Timeout,
+            sqlx::Error::Database(ref db) if db.code().as_deref() == Some("57014") => {
+                ApiError::Timeout
+            }
             // No pool connection within the acquire timeout: the server is
             // down, hung, or every connection is busy with slow queries.
             sqlx::Error::Io(_)
@@ -192,7 +234,9 @@ impl From<sqlx::Error> for ApiError {
             | sqlx::Error::WorkerCrashed
             | sqlx::Error::Protocol(_) => ApiError::DatabaseUnavailable(error),
             sqlx::Error::Database(ref db)
-                if db.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57")) =>
+                if db
+                    .code()
+                    .is_some_and(|code| code.starts_with("08") || code.starts_with("57")) =>
             {
                 // Class 08 is connection exceptions, class 57 operator
                 // intervention such as an administrator shutdown.

@@ -13,7 +13,10 @@ fn main() -> ExitCode {
         babyshield_api::telemetry::init(cli.config.log_format, &cli.config.log_level);
     }
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("starting the async runtime failed: {error}");

@@ -19,6 +19,8 @@ use utoipa::OpenApi;
         babyshield_monitoring::router::probe,
         babyshield_monitoring::router::metrics,
         openapi_json,
+        crate::admin::clear_cache,
+        crate::admin::release_memory,
     ),
     components(schemas(
         crate::error::Problem,
@@ -30,10 +32,13 @@ use utoipa::OpenApi;
         babyshield_monitoring::readiness::ReadinessReport,
         babyshield_monitoring::readiness::CheckDetail,
         babyshield_monitoring::probes::ProbeResult,
+        crate::admin::CacheCleared,
+        crate::admin::MemoryReleased,
     )),
     tags(
         (name = "search", description = "Recall search"),
         (name = "monitoring", description = "Health, readiness and metrics"),
+        (name = "admin", description = "Operator actions; bearer token required"),
     )
 )]
 pub struct ApiDoc;

@@ -73,7 +73,9 @@ impl Probe for SearchProbe {
             if data.items.iter().any(|item| item.id == CANARY_ID) {
                 Ok(())
             } else {
-                Err(format!("canary recall {CANARY_ID} not found by a search for {CANARY_TEXT:?}"))
+                Err(format!(
+                    "canary recall {CANARY_ID} not found by a search for {CANARY_TEXT:?}"
+                ))
             }
         })
     }
@@ -99,9 +101,15 @@ pub async fn ensure_canary(pool: &PgPool) -> anyhow::Result<()> {
         .filter(|r| r.source == CANARY_AGENCY && r.source_id == CANARY_ID)
         .take(1)
         .collect();
-    anyhow::ensure!(!canary.is_empty(), "the bundled sample lacks canary recall {CANARY_ID}");
+    anyhow::ensure!(
+        !canary.is_empty(),
+        "the bundled sample lacks canary recall {CANARY_ID}"
+    );
     crate::import::store::upsert(pool, &canary).await?;
     crate::import::store::rebuild_search_terms(pool).await?;
-    tracing::info!(recall = CANARY_ID, "canary recall restored for the search probe");
+    tracing::info!(
+        recall = CANARY_ID,
+        "canary recall restored for the search probe"
+    );
     Ok(())
 }

@@ -41,7 +41,8 @@ pub async fn run(
         }
     };
 
-    let server = axum::serve(listener, app).with_graceful_shutdown(drain);
+    let service = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let server = axum::serve(listener, service).with_graceful_shutdown(drain);
     let mut signalled = signalled_rx;
     let hard_stop = async move {
         while !*signalled.borrow() {

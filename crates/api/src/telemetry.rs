@@ -25,7 +25,9 @@ pub fn init(format: LogFormat, filter: &str) {
                     .with_writer(std::io::stderr),
             )
             .try_init(),
-        LogFormat::Pretty => registry.with(fmt::layer().with_writer(std::io::stderr)).try_init(),
+        LogFormat::Pretty => registry
+            .with(fmt::layer().with_writer(std::io::stderr))
+            .try_init(),
     };
     if installed.is_err() {
         // A subscriber already exists (tests build several apps); keep it.

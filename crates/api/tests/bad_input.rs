@@ -1,6 +1,8 @@
 //! Every kind of bad search input answers a 4xx problem+json (or normal
 //! results for odd but valid text), never a 5xx, and changes nothing.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{assert_problem, TestApp};
@@ -10,7 +12,11 @@ use serde_json::json;
 async fn malformed_json_is_400() {
     let app = TestApp::spawn().await;
     let response = app
-        .post_raw("/api/v1/search/advanced", "application/json", b"{\"product\": ".to_vec())
+        .post_raw(
+            "/api/v1/search/advanced",
+            "application/json",
+            b"{\"product\": ".to_vec(),
+        )
         .await;
     assert_problem(&response, 400, "INVALID_JSON");
 }
@@ -20,7 +26,11 @@ async fn wrong_or_missing_content_type_is_415() {
     let app = TestApp::spawn().await;
     for content_type in ["text/plain", "", "application/x-www-form-urlencoded"] {
         let response = app
-            .post_raw("/api/v1/search/advanced", content_type, br#"{"product":"crib"}"#.to_vec())
+            .post_raw(
+                "/api/v1/search/advanced",
+                content_type,
+                br#"{"product":"crib"}"#.to_vec(),
+            )
             .await;
         assert_problem(&response, 415, "UNSUPPORTED_MEDIA_TYPE");
     }
@@ -48,7 +58,11 @@ async fn oversized_body_is_413() {
     let padding = "a".repeat(100 * 1024);
     let body = format!(r#"{{"product":"crib","pad":"{padding}"}}"#);
     let response = app
-        .post_raw("/api/v1/search/advanced", "application/json", body.into_bytes())
+        .post_raw(
+            "/api/v1/search/advanced",
+            "application/json",
+            body.into_bytes(),
+        )
         .await;
     assert_problem(&response, 413, "PAYLOAD_TOO_LARGE");
 }
@@ -71,7 +85,10 @@ async fn invalid_product_text_is_400() {
     for body in cases {
         let response = app.search(body.clone()).await;
         assert_eq!(response.status, 400, "case {body}: {}", response.text);
-        assert_eq!(response.content_type, "application/problem+json", "case {body}");
+        assert_eq!(
+            response.content_type, "application/problem+json",
+            "case {body}"
+        );
     }
 }
 
@@ -86,9 +103,30 @@ async fn exactly_200_characters_is_accepted() {
 async fn query_operators_and_quotes_never_fail() {
     let app = TestApp::spawn().await;
     let texts = [
-        "a & b", "!", "!!", ":*", "crib:*", "'", "''", "\\", "(", ")", "crib (", "a | b",
-        "<->", "\"unclosed", "-", "--", "-crib", "or", "crib or", "🍼 bottle", "🍼🍼",
-        "'; DROP TABLE recalls_enhanced; --", "%_%", "x\u{7f}y",
+        "a & b",
+        "!",
+        "!!",
+        ":*",
+        "crib:*",
+        "'",
+        "''",
+        "\\",
+        "(",
+        ")",
+        "crib (",
+        "a | b",
+        "<->",
+        "\"unclosed",
+        "-",
+        "--",
+        "-crib",
+        "or",
+        "crib or",
+        "🍼 bottle",
+        "🍼🍼",
+        "'; DROP TABLE recalls_enhanced; --",
+        "%_%",
+        "x\u{7f}y",
     ];
     for text in texts {
         let response = app.search(json!({"product": text})).await;
@@ -104,10 +142,11 @@ async fn query_operators_and_quotes_never_fail() {
             assert_problem(&response, 400, "BAD_REQUEST");
         }
     }
-    let tables: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_tables WHERE tablename = 'recalls_enhanced'")
-        .fetch_one(&app.state.pool)
-        .await
-        .unwrap();
+    let tables: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pg_tables WHERE tablename = 'recalls_enhanced'")
+            .fetch_one(&app.state.pool)
+            .await
+            .unwrap();
     assert_eq!(tables, 1);
 }
 
@@ -121,18 +160,30 @@ async fn invalid_filters_are_400() {
         (json!({"product": "crib", "offset": -1}), "offset"),
         (json!({"product": "crib", "offset": 10_001}), "offset"),
         (json!({"product": "crib", "limit": 1e300}), "limit"),
-        (json!({"product": "crib", "date_from": "2024-13-01"}), "date_from"),
-        (json!({"product": "crib", "date_from": "2024-02-01", "date_to": "2024-01-01"}), "date_from"),
+        (
+            json!({"product": "crib", "date_from": "2024-13-01"}),
+            "date_from",
+        ),
+        (
+            json!({"product": "crib", "date_from": "2024-02-01", "date_to": "2024-01-01"}),
+            "date_from",
+        ),
         (json!({"product": "crib", "agencies": ["NASA"]}), "agencies"),
         (json!({"product": "crib", "country": "USA"}), "country"),
-        (json!({"product": "crib", "nextCursor": "garbage"}), "nextCursor"),
+        (
+            json!({"product": "crib", "nextCursor": "garbage"}),
+            "nextCursor",
+        ),
         (json!({"product": "crib", "keywords": ["a"]}), "keywords"),
     ];
     for (body, field) in cases {
         let response = app.search(body.clone()).await;
         assert_eq!(response.status, 400, "case {body}: {}", response.text);
         let detail = response.json["detail"].as_str().unwrap_or_default();
-        assert!(detail.contains(field), "case {body}: detail {detail:?} does not name {field}");
+        assert!(
+            detail.contains(field),
+            "case {body}: detail {detail:?} does not name {field}"
+        );
     }
 }
 
@@ -140,7 +191,11 @@ async fn invalid_filters_are_400() {
 async fn unknown_route_and_method_are_problems() {
     let app = TestApp::spawn().await;
     assert_problem(&app.get("/wp-login.php").await, 404, "NOT_FOUND");
-    assert_problem(&app.get("/api/v1/search/advanced").await, 405, "METHOD_NOT_ALLOWED");
+    assert_problem(
+        &app.get("/api/v1/search/advanced").await,
+        405,
+        "METHOD_NOT_ALLOWED",
+    );
     let metrics = app.get("/metrics").await.text;
     assert!(metrics.contains("route=\"unmatched\",status=\"404\""));
     assert!(!metrics.contains("wp-login"));

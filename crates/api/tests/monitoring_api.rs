@@ -1,5 +1,7 @@
 //! Liveness, readiness, probes and the Prometheus scrape.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::io::Write;
@@ -20,7 +22,11 @@ async fn healthz_answers_get_and_head() {
     assert!(response.json["uptime_seconds"].is_u64());
 
     let head = app
-        .send(Request::head("/api/v1/monitoring/healthz").body(Body::empty()).unwrap())
+        .send(
+            Request::head("/api/v1/monitoring/healthz")
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await;
     assert_eq!(head.status, 200);
     assert!(head.text.is_empty());
@@ -28,7 +34,7 @@ async fn healthz_answers_get_and_head() {
 
 #[tokio::test]
 async fn readyz_reports_each_dependency() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(&["--redis-url", "redis://127.0.0.1:6379"]).await;
     let response = app.get("/api/v1/monitoring/readyz").await;
     assert_eq!(response.status, 200, "{}", response.text);
     assert_eq!(response.json["status"], "ok");
@@ -64,7 +70,10 @@ async fn search_probe_finds_canary() {
     assert!(response.json["duration_seconds"].as_f64().unwrap() > 0.0);
 
     let metrics = app.get("/metrics").await.text;
-    assert!(metrics.contains("probe_success{probe=\"search\"} 1"), "{metrics}");
+    assert!(
+        metrics.contains("probe_success{probe=\"search\"} 1"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
@@ -82,7 +91,10 @@ async fn metrics_expose_every_family() {
     app.search(json!({"product": "crib"})).await;
     let response = app.get("/metrics").await;
     assert_eq!(response.status, 200);
-    assert_eq!(response.content_type, "text/plain; version=0.0.4; charset=utf-8");
+    assert_eq!(
+        response.content_type,
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
     let text = response.text;
     for expected in [
         "http_request_duration_seconds_bucket{method=\"POST\",route=\"/api/v1/search/advanced\",status=\"200\",le=\"0.8\"} 1",
@@ -92,7 +104,7 @@ async fn metrics_expose_every_family() {
         "error_total{kind=\"timeout\"} 0",
         "error_total{kind=\"internal\"} 0",
         "cache_hits_total{cache=\"search\"} 0",
-        "cache_misses_total{cache=\"search\"} 0",
+        "cache_misses_total{cache=\"search\"} 1",
         "database_connections_max 10",
         "database_connections_active ",
         "database_connections_idle ",
@@ -121,7 +133,12 @@ async fn metrics_pass_promtool_check() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("promtool runs (Debian package prometheus; scripts/test.sh installs it)");
-    promtool.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    promtool
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
     let output = promtool.wait_with_output().unwrap();
     let report = format!(
         "{}{}",

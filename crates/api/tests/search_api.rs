@@ -1,6 +1,8 @@
 //! Search over the bundled real recall sample: ranking, typo correction,
 //! filters and paging.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::collections::HashSet;
@@ -9,7 +11,9 @@ use common::TestApp;
 use serde_json::{json, Value};
 
 fn items(response: &common::TestResponse) -> &Vec<Value> {
-    response.json["data"]["items"].as_array().expect("items array")
+    response.json["data"]["items"]
+        .as_array()
+        .expect("items array")
 }
 
 fn text_of(item: &Value) -> String {
@@ -31,21 +35,38 @@ async fn crib_finds_crib_recalls_first() {
     for item in page.iter().take(5) {
         assert!(text_of(item).contains("crib"), "{item}");
     }
-    let scores: Vec<f64> = page.iter().map(|i| i["relevanceScore"].as_f64().unwrap()).collect();
-    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "scores not descending: {scores:?}");
+    let scores: Vec<f64> = page
+        .iter()
+        .map(|i| i["relevanceScore"].as_f64().unwrap())
+        .collect();
+    assert!(
+        scores.windows(2).all(|w| w[0] >= w[1]),
+        "scores not descending: {scores:?}"
+    );
     assert_eq!(response.json["traceId"].as_str().map(str::len), Some(19));
 }
 
 #[tokio::test]
 async fn typos_and_partial_brands_still_match() {
     let app = TestApp::spawn_on_sample().await;
-    for (typed, expected) in [("strollr", "stroller"), ("pacifer", "pacifier"), ("grac", "graco")] {
+    for (typed, expected) in [
+        ("strollr", "stroller"),
+        ("pacifer", "pacifier"),
+        ("grac", "graco"),
+    ] {
         let response = app.search(json!({"product": typed})).await;
         assert_eq!(response.status, 200);
         let page = items(&response);
         assert!(!page.is_empty(), "{typed} found nothing");
-        let hits = page.iter().filter(|i| text_of(i).contains(expected)).count();
-        assert!(hits >= page.len() / 2, "{typed}: {hits} of {} mention {expected}", page.len());
+        let hits = page
+            .iter()
+            .filter(|i| text_of(i).contains(expected))
+            .count();
+        assert!(
+            hits >= page.len() / 2,
+            "{typed}: {hits} of {} mention {expected}",
+            page.len()
+        );
     }
 }
 
@@ -53,10 +74,15 @@ async fn typos_and_partial_brands_still_match() {
 async fn country_filter_narrows_results() {
     let app = TestApp::spawn_on_sample().await;
     let all = app.search(json!({"product": "crib"})).await;
-    let canada = app.search(json!({"product": "crib", "country": "ca"})).await;
+    let canada = app
+        .search(json!({"product": "crib", "country": "ca"}))
+        .await;
     let all_total = all.json["data"]["total"].as_i64().unwrap();
     let canada_total = canada.json["data"]["total"].as_i64().unwrap();
-    assert!(canada_total > 0 && canada_total < all_total, "{canada_total} of {all_total}");
+    assert!(
+        canada_total > 0 && canada_total < all_total,
+        "{canada_total} of {all_total}"
+    );
     for item in items(&canada) {
         assert_eq!(item["country"], "CA");
         assert_eq!(item["agencyCode"], "HEALTH_CANADA");
@@ -96,7 +122,10 @@ async fn id_filter_returns_exact_recall() {
     assert_eq!(item["agencyCode"], "CPSC");
     assert_eq!(item["recallDate"], "2026-01-15");
     assert_eq!(item["isChildProduct"], true);
-    assert!(item["title"].as_str().unwrap().contains("KEAWIS Crib Mattresses"));
+    assert!(item["title"]
+        .as_str()
+        .unwrap()
+        .contains("KEAWIS Crib Mattresses"));
 }
 
 #[tokio::test]
@@ -127,7 +156,10 @@ async fn cursor_pages_cover_every_result_once() {
         for item in items(&response) {
             seen.push(format!("{}:{}", item["agencyCode"], item["id"]));
         }
-        let Some(cursor) = response.json["data"]["nextCursor"].as_str().map(str::to_owned) else {
+        let Some(cursor) = response.json["data"]["nextCursor"]
+            .as_str()
+            .map(str::to_owned)
+        else {
             assert_eq!(response.json["data"]["hasMore"], false);
             break;
         };
@@ -140,7 +172,9 @@ async fn cursor_pages_cover_every_result_once() {
     assert_eq!(seen.len() as i64, total);
     assert_eq!(unique.len(), seen.len());
 
-    let by_offset = app.search(json!({"product": "bassinet", "limit": 7, "offset": 7})).await;
+    let by_offset = app
+        .search(json!({"product": "bassinet", "limit": 7, "offset": 7}))
+        .await;
     let second_page: Vec<String> = items(&by_offset)
         .iter()
         .map(|i| format!("{}:{}", i["agencyCode"], i["id"]))
@@ -152,8 +186,13 @@ async fn cursor_pages_cover_every_result_once() {
 async fn cursor_of_another_search_is_rejected() {
     let app = TestApp::spawn_on_sample().await;
     let first = app.search(json!({"product": "crib"})).await;
-    let cursor = first.json["data"]["nextCursor"].as_str().unwrap().to_owned();
-    let response = app.search(json!({"product": "stroller", "nextCursor": cursor})).await;
+    let cursor = first.json["data"]["nextCursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let response = app
+        .search(json!({"product": "stroller", "nextCursor": cursor}))
+        .await;
     common::assert_problem(&response, 400, "BAD_REQUEST");
 }
 

@@ -64,11 +64,20 @@ pub async fn track_requests(
         metrics.count_error(*kind);
     }
     let labels = [method, route.as_str(), status.as_str()];
-    metrics.http_duration.with_label_values(&labels).observe(elapsed.as_secs_f64());
+    metrics
+        .http_duration
+        .with_label_values(&labels)
+        .observe(elapsed.as_secs_f64());
     metrics.http_requests.with_label_values(&labels).inc();
-    tracking.slo.record(&route, elapsed, status.is_server_error());
+    tracking
+        .slo
+        .record(&route, elapsed, status.is_server_error());
     span.in_scope(|| {
-        tracing::debug!(status = status.as_u16(), elapsed_ms = elapsed.as_secs_f64() * 1000.0, "request finished");
+        tracing::debug!(
+            status = status.as_u16(),
+            elapsed_ms = elapsed.as_secs_f64() * 1000.0,
+            "request finished"
+        );
     });
     response
 }

@@ -117,11 +117,17 @@ impl Metrics {
             http_labels,
         )?;
         let http_requests = IntCounterVec::new(
-            Opts::new("http_requests_total", "HTTP requests answered, by matched route."),
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests answered, by matched route.",
+            ),
             http_labels,
         )?;
         let errors = IntCounterVec::new(
-            Opts::new("error_total", "Failures by class (database, redis, timeout, ...)."),
+            Opts::new(
+                "error_total",
+                "Failures by class (database, redis, timeout, ...).",
+            ),
             &["kind"],
         )?;
         for kind in ErrorKind::ALL {
@@ -148,17 +154,26 @@ impl Metrics {
             "database_connections_active",
             "Postgres pool connections in use.",
         )?;
-        let db_idle = IntGauge::new("database_connections_idle", "Idle Postgres pool connections.")?;
+        let db_idle = IntGauge::new(
+            "database_connections_idle",
+            "Idle Postgres pool connections.",
+        )?;
         let db_max = IntGauge::new(
             "database_connections_max",
             "Maximum size of the Postgres pool.",
         )?;
         let probe_success = GaugeVec::new(
-            Opts::new("probe_success", "1 when the last synthetic probe run passed, else 0."),
+            Opts::new(
+                "probe_success",
+                "1 when the last synthetic probe run passed, else 0.",
+            ),
             &["probe"],
         )?;
         let probe_duration = GaugeVec::new(
-            Opts::new("probe_duration_seconds", "Duration of the last synthetic probe run."),
+            Opts::new(
+                "probe_duration_seconds",
+                "Duration of the last synthetic probe run.",
+            ),
             &["probe"],
         )?;
         let build_info = Gauge::with_opts(
@@ -180,7 +195,9 @@ impl Metrics {
         registry.register(Box::new(probe_success.clone()))?;
         registry.register(Box::new(probe_duration.clone()))?;
         registry.register(Box::new(build_info.clone()))?;
-        registry.register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))?;
+        registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))?;
 
         Ok(Metrics {
             registry,
@@ -206,7 +223,11 @@ impl Metrics {
     }
 
     /// Registers another gauge family in this instance's registry.
-    pub fn register_gauge_vec(&self, opts: Opts, labels: &[&str]) -> Result<GaugeVec, prometheus::Error> {
+    pub fn register_gauge_vec(
+        &self,
+        opts: Opts,
+        labels: &[&str],
+    ) -> Result<GaugeVec, prometheus::Error> {
         let gauge = GaugeVec::new(opts, labels)?;
         self.registry.register(Box::new(gauge.clone()))?;
         Ok(gauge)

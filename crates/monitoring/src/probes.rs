@@ -47,8 +47,14 @@ impl Prober {
     pub fn new(probes: Vec<Arc<dyn Probe>>, metrics: Metrics, timeout: Duration) -> Prober {
         for probe in &probes {
             // Series exist from start-up, at "failed" until the first run.
-            metrics.probe_success.with_label_values(&[probe.name()]).set(0.0);
-            metrics.probe_duration.with_label_values(&[probe.name()]).set(0.0);
+            metrics
+                .probe_success
+                .with_label_values(&[probe.name()])
+                .set(0.0);
+            metrics
+                .probe_duration
+                .with_label_values(&[probe.name()])
+                .set(0.0);
         }
         Prober {
             probes,
@@ -109,7 +115,9 @@ impl Prober {
                         (Some(error), false) => {
                             tracing::warn!(probe = result.probe, %error, "synthetic probe failing");
                         }
-                        (None, true) => tracing::info!(probe = result.probe, "synthetic probe recovered"),
+                        (None, true) => {
+                            tracing::info!(probe = result.probe, "synthetic probe recovered")
+                        }
                         _ => {}
                     }
                     failing[index] = !result.success;

@@ -8,11 +8,12 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Serialize;
 use tokio::sync::Mutex;
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 
 /// Result of one dependency check.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,10 +152,9 @@ impl Readiness {
                 let started = Instant::now();
                 let outcome = match tokio::time::timeout(limit, check.check()).await {
                     Ok(outcome) => outcome,
-                    Err(_) => CheckOutcome::Failed(format!(
-                        "timed out after {} ms",
-                        limit.as_millis()
-                    )),
+                    Err(_) => {
+                        CheckOutcome::Failed(format!("timed out after {} ms", limit.as_millis()))
+                    }
                 };
                 (check.name(), check.required(), outcome, started.elapsed())
             });
@@ -239,7 +239,12 @@ mod tests {
         }
     }
 
-    fn fixed(name: &'static str, required: bool, outcome: CheckOutcome, delay_ms: u64) -> Arc<Fixed> {
+    fn fixed(
+        name: &'static str,
+        required: bool,
+        outcome: CheckOutcome,
+        delay_ms: u64,
+    ) -> Arc<Fixed> {
         Arc::new(Fixed {
             name,
             required,

@@ -13,9 +13,9 @@ use serde::Serialize;
 
 use crate::metrics::{ErrorKind, Metrics};
 use crate::probes::Prober;
+use crate::readiness::Readiness;
 use crate::slo::SloTracker;
 use babyshield_slo::SloReport;
-use crate::readiness::Readiness;
 
 /// Content type of the Prometheus text exposition format.
 pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";

@@ -12,7 +12,8 @@ use crate::metrics::{Metrics, UNMATCHED_ROUTE};
 /// Route-template prefixes left out of every SLI by default: monitoring,
 /// probes, the scrape and the OpenAPI document, so that probe and scrape
 /// traffic never dilutes what users see.
-pub const DEFAULT_EXCLUDED_ROUTES: [&str; 3] = ["/api/v1/monitoring/", "/metrics", "/api/v1/openapi.json"];
+pub const DEFAULT_EXCLUDED_ROUTES: [&str; 3] =
+    ["/api/v1/monitoring/", "/metrics", "/api/v1/openapi.json"];
 
 /// The SLO engine as the service runs it.
 pub struct SloTracker {
@@ -35,7 +36,10 @@ impl SloTracker {
         let engine = SloEngine::new(config, clock.now_unix_ms())?;
         let mut gauges = Vec::new();
         for metric in ALL_GAUGES {
-            let gauge = metrics.register_gauge_vec(Opts::new(metric.name(), gauge_help(metric)), &["objective", "window"])?;
+            let gauge = metrics.register_gauge_vec(
+                Opts::new(metric.name(), gauge_help(metric)),
+                &["objective", "window"],
+            )?;
             gauges.push((metric, gauge));
         }
         let tracker = SloTracker {
@@ -52,13 +56,18 @@ impl SloTracker {
     /// Returns whether requests to `route` (a matched route template) count
     /// in the SLIs.
     pub fn counts(&self, route: &str) -> bool {
-        route != UNMATCHED_ROUTE && !self.excluded_routes.iter().any(|prefix| route.starts_with(prefix.as_str()))
+        route != UNMATCHED_ROUTE
+            && !self
+                .excluded_routes
+                .iter()
+                .any(|prefix| route.starts_with(prefix.as_str()))
     }
 
     /// Records one finished request; a no-op for routes that do not count.
     pub fn record(&self, route: &str, latency: Duration, server_error: bool) {
         if self.counts(route) {
-            self.engine.record(self.clock.now_unix_ms(), latency, server_error);
+            self.engine
+                .record(self.clock.now_unix_ms(), latency, server_error);
         }
     }
 
@@ -78,7 +87,11 @@ impl SloTracker {
     pub fn export(&self, report: &SloReport) {
         let period_label = period_label();
         for sample in report.gauges() {
-            let Some((_, gauge)) = self.gauges.iter().find(|(metric, _)| *metric == sample.metric) else {
+            let Some((_, gauge)) = self
+                .gauges
+                .iter()
+                .find(|(metric, _)| *metric == sample.metric)
+            else {
                 continue;
             };
             let window = sample.window.map_or(period_label, |w| w.label());
@@ -116,7 +129,9 @@ const ALL_GAUGES: [GaugeMetric; 10] = [
 fn gauge_help(metric: GaugeMetric) -> &'static str {
     match metric {
         GaugeMetric::Sli => "Share of good requests over the window (1 with no traffic).",
-        GaugeMetric::BurnRate => "Error-budget burn rate over the window; 1 spends the budget in exactly the period.",
+        GaugeMetric::BurnRate => {
+            "Error-budget burn rate over the window; 1 spends the budget in exactly the period."
+        }
         GaugeMetric::Events => "Requests counted over the window.",
         GaugeMetric::CoverageSeconds => "Seconds of the window covered since the engine started.",
         GaugeMetric::ErrorBudgetRemainingRatio => "Share of the period's error budget left.",
@@ -125,8 +140,12 @@ fn gauge_help(metric: GaugeMetric) -> &'static str {
         }
         GaugeMetric::Status => "Objective status: 0 ok, 1 warning, 2 critical.",
         GaugeMetric::LatencyP50Seconds => "Median latency estimate over the window (within 1 %).",
-        GaugeMetric::LatencyP95Seconds => "95th percentile latency estimate over the window (within 1 %).",
-        GaugeMetric::LatencyP99Seconds => "99th percentile latency estimate over the window (within 1 %).",
+        GaugeMetric::LatencyP95Seconds => {
+            "95th percentile latency estimate over the window (within 1 %)."
+        }
+        GaugeMetric::LatencyP99Seconds => {
+            "99th percentile latency estimate over the window (within 1 %)."
+        }
     }
 }
 

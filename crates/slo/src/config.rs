@@ -1,10 +1,10 @@
 //! Objectives, alert rules and their validation.
 //!
-//! The defaults follow the multiwindow, multi-burn-rate alerts of the Google
-//! SRE Workbook, chapter "Alerting on SLOs": a page when 2 % of the 30-day
-//! budget burns within an hour (burn rate 14.4 over 1 h and 5 m) or 5 % within
-//! 6 hours (burn rate 6 over 6 h and 30 m), and a ticket when 10 % burns
-//! within 3 days (burn rate 1 over 3 d and 6 h).
+//! The default alerts are the multiwindow, multi-burn-rate alerts of the
+//! Google SRE Workbook, chapter "Alerting on SLOs". They page when 2 % of the
+//! 30-day budget burns within an hour (burn rate 14.4 over 1 h and 5 m) or 5 %
+//! within 6 hours (burn rate 6 over 6 h and 30 m). They open a ticket when
+//! 10 % burns within 3 days (burn rate 1 over 3 d and 6 h).
 
 use std::time::Duration;
 
@@ -57,7 +57,7 @@ impl std::fmt::Display for ObjectiveKind {
     }
 }
 
-/// How an alert reaches people.
+/// Urgency of an alert, which sets the objective's status while it fires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
@@ -75,7 +75,7 @@ pub enum Severity {
 pub struct AlertRule {
     /// Name shown in the report, such as `fast_burn`.
     pub name: String,
-    /// What a firing alert means for the objective's status.
+    /// Urgency of the alert.
     pub severity: Severity,
     /// Window that shows the budget is really being spent.
     pub long_window: Window,
@@ -104,7 +104,7 @@ impl AlertRule {
         }
     }
 
-    /// The three rules of the Google SRE Workbook for a 30-day period:
+    /// Returns the three rules of the Google SRE Workbook for a 30-day period:
     /// `fast_burn` (page, 1 h and 5 m, 14.4), `medium_burn` (page, 6 h and
     /// 30 m, 6) and `slow_burn` (ticket, 3 d and 6 h, 1).
     pub fn workbook_defaults() -> Vec<AlertRule> {
@@ -204,11 +204,23 @@ impl SloConfig {
     /// fraction of all events.
     pub fn allowed_bad_fraction(&self, objective: ObjectiveKind) -> f64 {
         match objective {
-            ObjectiveKind::Availability => 1.0 - self.availability_target,
-            ObjectiveKind::Latency => 1.0 - self.latency_target,
+            ObjectiveKind::Availability => complement(self.availability_target),
+            ObjectiveKind::Latency => complement(self.latency_target),
             ObjectiveKind::ErrorRate => self.max_error_rate,
         }
     }
+}
+
+/// Returns `1 − target` rounded to 15 decimal places.
+///
+/// A decimal target such as 0.999 has no exact binary form, and the
+/// difference carries its representation error of about 1e-16:
+/// `1.0 - 0.999` is 0.0010000000000000009, which would make a 1 % error rate
+/// a burn rate of 9.99999999999999 instead of 10. Rounding removes that error
+/// and keeps every target with up to 15 decimal places exact.
+fn complement(target: f64) -> f64 {
+    const SCALE: f64 = 1e15;
+    ((1.0 - target) * SCALE).round() / SCALE
 }
 
 fn check_fraction(objective: ObjectiveKind, value: f64) -> Result<(), ConfigError> {
@@ -217,7 +229,7 @@ fn check_fraction(objective: ObjectiveKind, value: f64) -> Result<(), ConfigErro
     }
     let allowed = match objective {
         ObjectiveKind::ErrorRate => value,
-        ObjectiveKind::Availability | ObjectiveKind::Latency => 1.0 - value,
+        ObjectiveKind::Availability | ObjectiveKind::Latency => complement(value),
     };
     if allowed < MIN_ALLOWED_BAD_FRACTION {
         return Err(ConfigError::BudgetTooSmall {
@@ -287,6 +299,27 @@ mod tests {
     #[test]
     fn default_config_is_valid() {
         assert_eq!(SloConfig::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn allowed_fraction_is_decimal() {
+        let config = SloConfig::default();
+        assert_eq!(
+            config.allowed_bad_fraction(ObjectiveKind::Availability),
+            0.001
+        );
+        assert_eq!(config.allowed_bad_fraction(ObjectiveKind::Latency), 0.05);
+        assert_eq!(config.allowed_bad_fraction(ObjectiveKind::ErrorRate), 0.001);
+        let five_nines = SloConfig {
+            availability_target: 0.99999,
+            ..SloConfig::default()
+        };
+        assert_eq!(
+            five_nines.allowed_bad_fraction(ObjectiveKind::Availability),
+            1e-5
+        );
+        assert_eq!(complement(0.999_999_999), 1e-9);
+        assert_eq!(complement(0.9995), 0.0005);
     }
 
     #[test]

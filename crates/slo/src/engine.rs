@@ -8,15 +8,19 @@
 //! - The hour ring has 720 one-hour slots (30 days) and serves the 1 d, 3 d
 //!   and 30 d windows.
 //!
-//! Every slot holds a full latency histogram ([`BUCKET_COUNT`] buckets), an
+//! Every slot contains a full latency histogram ([`BUCKET_COUNT`] buckets), an
 //! error counter, a slow-request counter and an epoch word, all 8-byte
 //! atomics: 707 words or 5,656 bytes. The rings take
 //! `(360 + 720) · 5,656 = 6,108,480` bytes, allocated once when the engine
 //! is created. Traffic never changes that, because a slot counts events
 //! instead of storing them. The event count of a slot is the sum of its
-//! histogram, so recording a typical request costs two compare-and-swap
-//! operations (one histogram bucket per ring), plus one per ring for an error
-//! or a slow request.
+//! histogram, so recording a typical request costs two atomic adds (one
+//! histogram bucket per ring), plus one per ring for an error or a slow
+//! request.
+//!
+//! The slow-request counter compares each latency with the configured
+//! threshold exactly, so the latency SLI does not depend on the histogram's
+//! bucket bounds. Storing it per slot costs one word.
 //!
 //! A window is made of whole slots: the slot that contains `now` and the
 //! slots before it, so the 5 m window spans between 4 and 5 minutes of events
@@ -157,8 +161,13 @@ impl SloEngine {
     /// be called from any thread on every request.
     ///
     /// `now_unix_ms` may be older than earlier calls: the event goes into the
-    /// slot of its own time if that slot still holds its period, and is
+    /// slot of its own time if that slot still belongs to its period, and is
     /// dropped and counted in [`SloReport::late_events_dropped`] otherwise.
+    ///
+    /// NOTE: a timestamp more than a ring span (6 hours, 30 days) ahead of
+    /// the real time claims its slot for that future period, so events for
+    /// that one slot are dropped until the real time reaches it. There is no
+    /// trusted clock here to reject such timestamps.
     #[inline]
     pub fn record(&self, now_unix_ms: u64, latency: Duration, server_error: bool) {
         let bucket = bucket_index(latency);
@@ -168,9 +177,11 @@ impl SloEngine {
     }
 
     /// Adds the counts of `other` to this engine, so that it evaluates exactly
-    /// like one engine fed both streams of requests. `other` may keep
-    /// recording meanwhile; events it records during the merge may or may not
-    /// be included.
+    /// like one engine fed both streams of requests in time order. The
+    /// late-event drop counters are summed.
+    ///
+    /// Both engines may keep recording meanwhile, but then events recorded
+    /// during the merge may or may not be included.
     pub fn merge_from(&self, other: &SloEngine) -> Result<(), MergeError> {
         if std::ptr::eq(self, other) {
             return Err(MergeError::SameEngine);

@@ -1,6 +1,6 @@
 //! Mergeable latency histogram with logarithmic buckets.
 //!
-//! Regular bucket `k` (0-based) holds latencies in
+//! Regular bucket `k` (0-based) counts latencies in
 //! `[100 µs · γ^k, 100 µs · γ^(k+1))` with `γ = 1.02`, and 702 such buckets
 //! reach 108.97 s. Latencies below 100 µs go to an underflow bucket and
 //! latencies of 108.97 s or more to an overflow bucket, so every latency is
@@ -8,11 +8,10 @@
 //!
 //! A bucket is represented by `2γL / (γ + 1)`, where `L` is its lower bound.
 //! For any latency `v` in `[L, γL)` this value is within
-//! `(γ − 1) / (γ + 1) ≈ 0.99 %` of `v`, so each quantile computed from the
+//! `(γ − 1) / (γ + 1) ≈ 0.99 %` of `v`. So each quantile computed from the
 //! histogram is within that relative error of the sample that the
 //! nearest-rank definition selects, as long as that sample lies inside the
-//! range. This is the bucket layout of DDSketch (Masson, Rim and Lee, VLDB
-//! 2019) with a fixed range instead of a growing one.
+//! range.
 //!
 //! Histograms merge exactly: merging adds counts bucket by bucket, so the
 //! merge of two histograms equals one histogram fed both sets of samples.
@@ -42,44 +41,84 @@ pub const OVERFLOW_BUCKET: usize = BUCKET_COUNT - 1;
 /// the tracked range: `(γ − 1) / (γ + 1)`, about 0.0099.
 pub const RELATIVE_ERROR_BOUND: f64 = (GAMMA - 1.0) / (GAMMA + 1.0);
 
-/// `1 / ln(γ)`, written out because `f64::ln` is not a `const fn`. A unit test
-/// checks it against the computed value.
-const INV_LN_GAMMA: f64 = 50.4983497918439;
+/// Lower bounds of the regular buckets: entry `k` is `100 µs · γ^k`, and the
+/// last entry (`k = 702`) is the upper limit of the range. Built by repeated
+/// multiplication at compile time; the rounding that adds up over 702 steps
+/// stays below 1e-12 relative, far inside the error bound.
+static LOWER_BOUNDS: [f64; REGULAR_BUCKETS + 1] = lower_bounds();
+
+const fn lower_bounds() -> [f64; REGULAR_BUCKETS + 1] {
+    let mut bounds = [0.0; REGULAR_BUCKETS + 1];
+    let mut bound = MIN_TRACKED_SECONDS;
+    let mut k = 0;
+    while k <= REGULAR_BUCKETS {
+        bounds[k] = bound;
+        bound *= GAMMA;
+        k += 1;
+    }
+    bounds
+}
+
+/// `1 / log2(γ)`: regular buckets per doubling of the latency.
+const BUCKETS_PER_OCTAVE: f64 = 35.002_788_781_146_5;
+
+/// `log2(100 µs)`.
+const LOG2_MIN_TRACKED_SECONDS: f64 = -13.287_712_379_549_449;
 
 /// Returns the upper limit of the tracked range in seconds, `100 µs · γ^702`
 /// (about 108.97 s).
 pub fn max_tracked_seconds() -> f64 {
-    lower_bound_seconds(REGULAR_BUCKETS)
+    LOWER_BOUNDS[REGULAR_BUCKETS]
 }
 
-/// Lower bound of regular bucket `k` (0-based among the regular buckets).
-fn lower_bound_seconds(k: usize) -> f64 {
-    // k is at most REGULAR_BUCKETS, far below i32::MAX.
-    MIN_TRACKED_SECONDS * GAMMA.powi(k as i32)
+/// Approximates `log2(x)` for a positive normal `x` to within 0.0014: the
+/// exponent bits give the integer part, and a cubic least-squares fit of
+/// `log2(m)` on the mantissa `m` in `[1, 2)` gives the rest.
+#[inline]
+fn approximate_log2(x: f64) -> f64 {
+    const MANTISSA_MASK: u64 = (1 << 52) - 1;
+    const EXPONENT_OF_ONE: u64 = 1023 << 52;
+    let bits = x.to_bits();
+    let exponent = (bits >> 52) as i64 - 1023;
+    let t = f64::from_bits((bits & MANTISSA_MASK) | EXPONENT_OF_ONE) - 1.0;
+    let fraction = 0.001_334_539_239_396_261
+        + t * (1.413_485_390_195_403_2
+            + t * (-0.567_752_150_399_118_1 + t * 0.153_913_534_669_629_3));
+    exponent as f64 + fraction
 }
 
 /// Returns the bucket index (`0..BUCKET_COUNT`) that counts `latency`.
 ///
-/// Runs on the recording hot path: one division-free logarithm and no
-/// allocation.
+/// Runs on the recording hot path, so it avoids `f64::ln`: an approximate
+/// logarithm (off by less than 0.05 bucket) picks a bucket, and comparisons
+/// with the
+/// table of bucket bounds correct it to the exact one.
 #[inline]
 pub fn bucket_index(latency: Duration) -> usize {
     let seconds = latency.as_secs_f64();
     if seconds < MIN_TRACKED_SECONDS {
         return UNDERFLOW_BUCKET;
     }
-    // The ratio is at least 1, so the logarithm is non-negative and the
-    // saturating `as` conversion truncates towards zero, which is floor.
-    let regular = ((seconds * (1.0 / MIN_TRACKED_SECONDS)).ln() * INV_LN_GAMMA) as usize;
-    if regular >= REGULAR_BUCKETS {
-        OVERFLOW_BUCKET
-    } else {
-        regular + 1
+    if seconds >= LOWER_BOUNDS[REGULAR_BUCKETS] {
+        return OVERFLOW_BUCKET;
     }
+    let estimate = (approximate_log2(seconds) - LOG2_MIN_TRACKED_SECONDS) * BUCKETS_PER_OCTAVE;
+    // The saturating `as` conversion maps a slightly negative estimate to 0.
+    let mut k = (estimate as usize).min(REGULAR_BUCKETS - 1);
+    // Both loops stop inside the table: LOWER_BOUNDS[0] <= seconds <
+    // LOWER_BOUNDS[REGULAR_BUCKETS].
+    while seconds < LOWER_BOUNDS[k] {
+        k -= 1;
+    }
+    while seconds >= LOWER_BOUNDS[k + 1] {
+        k += 1;
+    }
+    k + 1
 }
 
 /// Returns the value, in seconds, that stands for every latency counted in
-/// bucket `index`.
+/// bucket `index`: the harmonic mean `2LU / (L + U)` of its bounds, which is
+/// within [`RELATIVE_ERROR_BOUND`] of every value in `[L, U)`.
 ///
 /// The underflow bucket returns [`MIN_TRACKED_SECONDS`] and the overflow
 /// bucket [`max_tracked_seconds`], because the latencies they count were
@@ -96,7 +135,11 @@ pub fn bucket_value_seconds(index: usize) -> f64 {
     match index {
         UNDERFLOW_BUCKET => MIN_TRACKED_SECONDS,
         OVERFLOW_BUCKET => max_tracked_seconds(),
-        _ => lower_bound_seconds(index - 1) * (2.0 * GAMMA / (GAMMA + 1.0)),
+        _ => {
+            let lower = LOWER_BOUNDS[index - 1];
+            let upper = LOWER_BOUNDS[index];
+            2.0 * lower * upper / (lower + upper)
+        }
     }
 }
 
@@ -232,8 +275,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn inverse_log_gamma_constant_matches() {
-        assert!((INV_LN_GAMMA - 1.0 / GAMMA.ln()).abs() < 1e-12);
+    fn logarithm_constants_match() {
+        assert!((BUCKETS_PER_OCTAVE - 1.0 / GAMMA.log2()).abs() < 1e-12);
+        assert!((LOG2_MIN_TRACKED_SECONDS - MIN_TRACKED_SECONDS.log2()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn approximate_log2_error_is_small() {
+        let mut x = MIN_TRACKED_SECONDS;
+        while x < 200.0 {
+            assert!((approximate_log2(x) - x.log2()).abs() < 0.0014, "{x}");
+            x *= 1.001;
+        }
+    }
+
+    #[test]
+    fn bounds_grow_by_gamma() {
+        for (k, bound) in LOWER_BOUNDS.iter().enumerate() {
+            let expected = MIN_TRACKED_SECONDS * GAMMA.powi(k as i32);
+            assert!((bound - expected).abs() / expected < 1e-12, "{k}");
+        }
     }
 
     #[test]
@@ -248,8 +309,8 @@ mod tests {
     #[test]
     fn bucket_values_are_within_bound_of_their_range() {
         for k in 0..REGULAR_BUCKETS {
-            let lower = lower_bound_seconds(k);
-            let upper = lower_bound_seconds(k + 1);
+            let lower = LOWER_BOUNDS[k];
+            let upper = LOWER_BOUNDS[k + 1];
             let value = bucket_value_seconds(k + 1);
             assert!((value - lower) / lower <= RELATIVE_ERROR_BOUND + 1e-12);
             assert!((upper - value) / upper <= RELATIVE_ERROR_BOUND + 1e-12);
@@ -258,10 +319,23 @@ mod tests {
 
     #[test]
     fn index_matches_bucket_bounds() {
-        for k in [0usize, 1, 100, 350, 701] {
-            let lower = lower_bound_seconds(k);
-            let inside = Duration::from_secs_f64(lower * 1.01);
-            assert_eq!(bucket_index(inside), k + 1, "bucket {k}");
+        for k in 0..REGULAR_BUCKETS {
+            let lower = LOWER_BOUNDS[k];
+            let upper = LOWER_BOUNDS[k + 1];
+            for seconds in [lower, lower * 1.01, upper - upper * 1e-12] {
+                // Durations have nanosecond resolution, so check values that
+                // survive the round trip.
+                let latency = Duration::from_secs_f64(seconds);
+                let exact = latency.as_secs_f64();
+                let expected = if exact < lower {
+                    k
+                } else if exact >= upper {
+                    k + 2
+                } else {
+                    k + 1
+                };
+                assert_eq!(bucket_index(latency), expected, "bucket {k}, {exact} s");
+            }
         }
     }
 

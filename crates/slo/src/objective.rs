@@ -1,20 +1,22 @@
 //! Error-budget, burn-rate, alert and status arithmetic for one objective.
 //!
 //! - Burn rate over a window: bad fraction ÷ allowed bad fraction. A burn
-//!   rate of 1 spends exactly the budget over one period; 0 without events.
+//!   rate of 1 spends exactly the budget over one period. Without events the
+//!   burn rate is 0.
 //! - Error budget: over the 30-day window, `total` = allowed bad fraction ×
 //!   events and `consumed` = bad events.
 //! - Time to exhaustion: remaining ratio × period ÷ 1-hour burn rate, a linear
 //!   extrapolation that ignores events leaving the window. It is capped at the
 //!   period, so it stays finite when the burn rate is 0.
-//! - Status: `critical` if a page alert fires; otherwise `warning` if a
-//!   ticket alert fires or the budget is exhausted with at least
-//!   `min_events_long_window` events in 30 days; otherwise `ok`.
+//! - Status: `critical` while a page alert fires. Otherwise `warning` while a
+//!   ticket alert fires, or when the budget is exhausted and the 30-day
+//!   window has at least `min_events_long_window` events. Otherwise `ok`.
 //!
 //! Burn rates and budget ratios are compared with their thresholds with a
-//! relative tolerance of 1e-9, because targets such as 0.999 have no exact
-//! binary form: 1 − 0.999 evaluates to 0.0010000000000000009, so a 1.44 %
-//! error rate gives a burn rate of 14.39999… instead of 14.4.
+//! relative tolerance of 1e-9. Then a value equal to the threshold in decimal
+//! arithmetic also reaches it in binary floating point. For example, 144
+//! failures in 10,000 requests is a burn rate of 14.4 against a 0.1 % budget,
+//! but `0.0144 / 0.001` evaluates to 14.399999999999999.
 
 use crate::config::{ObjectiveKind, Severity, SloConfig, PERIOD};
 use crate::engine::WindowStats;

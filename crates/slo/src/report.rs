@@ -17,7 +17,7 @@ use crate::window::{PerWindow, Window};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
-    /// No alert fires and the error budget is not exhausted.
+    /// Neither of the other two applies. Also the status without data.
     Ok,
     /// A ticket alert fires, or the 30-day error budget is exhausted with at
     /// least `min_events_long_window` events.
@@ -46,7 +46,7 @@ impl Status {
     }
 }
 
-/// How the SLI is compared with the target.
+/// Direction of the comparison between SLI and target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Comparison {
@@ -85,7 +85,7 @@ pub struct ErrorBudget {
 pub struct AlertState {
     /// Rule name, such as `fast_burn`.
     pub name: String,
-    /// What the alert means when it fires.
+    /// Urgency of the alert.
     pub severity: Severity,
     /// The rule's long window.
     pub long_window: Window,
@@ -125,12 +125,18 @@ pub struct LatencyDetails {
 }
 
 /// Evaluation of one objective.
+///
+/// Burn rate is the bad fraction divided by the allowed bad fraction, so 1
+/// spends the budget in exactly one period. `status` is `critical` while a
+/// page alert fires, otherwise `warning` while a ticket alert fires or the
+/// budget is exhausted with at least `min_events_long_window` events in the
+/// 30-day window, and `ok` otherwise.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ObjectiveReport {
     /// Target of the SLI: a minimum share of good events, or for the
     /// error-rate objective a maximum share of bad events.
     pub target: f64,
-    /// How `sli` is compared with `target`.
+    /// Direction of the comparison between `sli` and `target`.
     pub comparison: Comparison,
     /// Period of the error budget, in seconds (30 days).
     pub period_seconds: u64,
@@ -266,7 +272,7 @@ impl GaugeMetric {
 /// window.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GaugeSample {
-    /// What the value is.
+    /// Metric the value belongs to.
     pub metric: GaugeMetric,
     /// Objective label.
     pub objective: ObjectiveKind,

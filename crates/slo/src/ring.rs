@@ -10,25 +10,32 @@
 //! Resetting a slot with a separate "clear" step would race with threads that
 //! still add to the old period. Instead each counter word carries the lap it
 //! counts for: the top [`TAG_BITS`] bits hold the lap (modulo 2^24) and the
-//! low [`COUNT_BITS`] bits the count. A writer updates a word with one
-//! compare-and-swap that does one of three things:
+//! low [`COUNT_BITS`] bits the count. Updating a word has one of three
+//! outcomes:
 //!
-//! - same lap: add one to the count;
-//! - the word holds an older lap, or a count of 0: replace it with
+//! - the word counts for the same lap: its count goes up by one;
+//! - the word counts for an older lap, or its count is 0: it is replaced with
 //!   `(lap, 1)`, which resets and counts in one step;
-//! - the word holds a newer lap: leave it alone and drop the event.
+//! - the word counts for a newer lap: it keeps its value and the event is dropped.
 //!
-//! So a word only ever holds counts of a single lap, and no interleaving of
-//! writers can move a count from one period into another. Readers ignore
-//! words whose lap differs from the period they read.
+//! The common first case costs a single `fetch_add`. When the value that
+//! `fetch_add` returns shows another case, a compare-and-swap loop repairs
+//! the blind add: an add into stale content is replaced together with that
+//! content, and an add into a newer lap is subtracted again. So a word only
+//! contains counts of a single lap, and no interleaving of writers moves a count
+//! from one period into another. The one exception is transient: between
+//! such an add and its repair, a reader can see a newer lap's count one too
+//! high.
+//!
+//! Readers ignore words whose lap differs from the period they read.
 //!
 //! Each slot also has an epoch word with the newest lap written to the slot
 //! (updated with `fetch_max`). Writers check it first, so an event for a
 //! period whose slot has already moved on to a later period is dropped as a
-//! whole and counted in `late_events_dropped`. A writer that passes the check
-//! just before another thread moves the slot to a later lap can still lose
-//! its error or slow mark for that old period while its histogram count
-//! stays; that takes two writers whose timestamps are a full ring apart
+//! whole and counted in `late_events_dropped`. A writer can pass the check
+//! just before another thread moves the slot to a later lap. Then it can
+//! still lose its error or slow mark for that old period while its histogram
+//! count stays. That takes two writers whose timestamps are a full ring apart
 //! (6 hours or 30 days) at the same instant.
 //!
 //! Readers read the slot only if its epoch equals the lap they want, so a
@@ -39,8 +46,9 @@
 //! running alongside writers may see some words of an event before others.
 //! The engine clamps bad counts to the event count for that reason.
 //!
-//! A 24-bit lap tag repeats after 2^24 laps, which is about 11,500 years for
-//! the 6-hour ring, so tags never alias in practice.
+//! Tags are compared modulo 2^24, so two laps are ordered correctly while
+//! they are less than 2^23 laps apart: 5,700 years for the 6-hour ring. The
+//! epoch word stores the full lap.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -79,14 +87,15 @@ fn pack(tag: u64, count: u64) -> u64 {
     (tag << COUNT_BITS) | count.min(COUNT_MASK)
 }
 
-/// Whether the lap tag `theirs` is newer than `ours`, comparing modulo 2^24.
+/// Returns whether the lap tag `theirs` is newer than `ours`, modulo 2^24.
 fn tag_is_newer(theirs: u64, ours: u64) -> bool {
     let distance = theirs.wrapping_sub(ours) & TAG_MASK;
     distance != 0 && distance < (1 << (TAG_BITS - 1))
 }
 
-/// Adds `count` to `word` for lap tag `tag`, following the three cases in the
-/// module docs. Returns `false` when the word holds a newer lap.
+/// Adds `count` to `word` for lap tag `tag` with a compare-and-swap loop,
+/// following the three cases in the module docs. Returns `false` when the
+/// word counts for a newer lap.
 fn add_to_word(word: &AtomicU64, tag: u64, count: u64) -> bool {
     let mut current = word.load(Relaxed);
     loop {
@@ -99,6 +108,69 @@ fn add_to_word(word: &AtomicU64, tag: u64, count: u64) -> bool {
             pack(tag, current_count.saturating_add(count))
         } else if current_count == 0 || tag_is_newer(tag, current_tag) {
             pack(tag, count)
+        } else {
+            return false;
+        };
+        match word.compare_exchange_weak(current, next, Relaxed, Relaxed) {
+            Ok(_) => return true,
+            Err(actual) => current = actual,
+        }
+    }
+}
+
+/// Adds one to `word` for lap tag `tag` with the same outcome as
+/// `add_to_word(word, tag, 1)`, but with a single `fetch_add` when the word
+/// already counts for `tag`, which is by far the most common case.
+///
+/// Otherwise the blind add has to be repaired (see the module docs).
+#[inline]
+fn increment_word(word: &AtomicU64, tag: u64) -> bool {
+    let previous = word.fetch_add(1, Relaxed);
+    if word_tag(previous) == tag && word_count(previous) < COUNT_MASK {
+        return true;
+    }
+    repair_increment(word, tag, previous)
+}
+
+#[cold]
+fn repair_increment(word: &AtomicU64, tag: u64, previous: u64) -> bool {
+    let previous_tag = word_tag(previous);
+    let previous_count = word_count(previous);
+    let after_add = previous.wrapping_add(1);
+
+    if previous_count > 0 && (previous_tag == tag || tag_is_newer(previous_tag, tag)) {
+        // The one went into a newer lap's count, or carried out of a full
+        // count into the tag. Take it back while the word still has the tag
+        // that our add left. A different tag means that someone replaced the
+        // whole word, and our one with it.
+        let mut current = word.load(Relaxed);
+        while word_tag(current) == word_tag(after_add) {
+            match word.compare_exchange_weak(current, current.wrapping_sub(1), Relaxed, Relaxed) {
+                Ok(_) => break,
+                Err(actual) => current = actual,
+            }
+        }
+        // A full count stays full and the event counts as recorded; an event
+        // for an older lap than the word's is dropped.
+        return previous_tag == tag;
+    }
+
+    // The word held an older lap or nothing, so the one went into stale
+    // content that no reader uses. Replace that content with a count of one
+    // for `tag`, unless another writer already replaced it.
+    let mut current = word.load(Relaxed);
+    loop {
+        let current_tag = word_tag(current);
+        let next = if current_tag == tag {
+            if word_count(current) == COUNT_MASK {
+                return true;
+            }
+            current + 1
+        } else if current_tag == previous_tag
+            || word_count(current) == 0
+            || tag_is_newer(tag, current_tag)
+        {
+            pack(tag, 1)
         } else {
             return false;
         };
@@ -137,7 +209,7 @@ impl<const SLOT_MS: u64, const SLOTS: usize> Ring<SLOT_MS, SLOTS> {
         }
     }
 
-    /// The period that contains `unix_ms`.
+    /// Returns the period that contains `unix_ms`.
     pub fn period_of(unix_ms: u64) -> u64 {
         unix_ms / SLOT_MS
     }
@@ -153,7 +225,7 @@ impl<const SLOT_MS: u64, const SLOTS: usize> Ring<SLOT_MS, SLOTS> {
     }
 
     /// Counts one event at `unix_ms`. Returns `false` if the event was dropped
-    /// because its slot already holds a later period.
+    /// because its slot already belongs to a later period.
     #[inline]
     pub fn record(&self, unix_ms: u64, bucket: usize, error: bool, slow: bool) -> bool {
         let period = Self::period_of(unix_ms);
@@ -171,20 +243,20 @@ impl<const SLOT_MS: u64, const SLOTS: usize> Ring<SLOT_MS, SLOTS> {
         }
 
         let tag = tag_of(lap);
-        if !add_to_word(&slot[HISTOGRAM_WORD + bucket], tag, 1) {
+        if !increment_word(&slot[HISTOGRAM_WORD + bucket], tag) {
             self.late_events_dropped.fetch_add(1, Relaxed);
             return false;
         }
         if error {
-            add_to_word(&slot[ERRORS_WORD], tag, 1);
+            increment_word(&slot[ERRORS_WORD], tag);
         }
         if slow {
-            add_to_word(&slot[SLOW_WORD], tag, 1);
+            increment_word(&slot[SLOW_WORD], tag);
         }
         true
     }
 
-    /// Adds the counts of `period` to `totals`. A period whose slot holds
+    /// Adds the counts of `period` to `totals`. A period whose slot belongs to
     /// another lap adds nothing.
     pub fn add_period_to(&self, period: u64, totals: &mut PeriodTotals) {
         let lap = Self::lap_of(period);
@@ -254,6 +326,7 @@ impl<const SLOT_MS: u64, const SLOTS: usize> Ring<SLOT_MS, SLOTS> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::{Arc, Barrier};
 
     type TestRing = Ring<1_000, 4>;
 
@@ -278,6 +351,69 @@ mod tests {
         let word = AtomicU64::new(pack(5, 7));
         assert!(!add_to_word(&word, 4, 1));
         assert_eq!(word.load(Relaxed), pack(5, 7));
+    }
+
+    #[test]
+    fn increment_matches_compare_and_swap_rules() {
+        let cases = [
+            (0, 3, Some(pack(3, 1)), true),
+            (pack(3, 4), 3, Some(pack(3, 5)), true),
+            (pack(2, 4), 3, Some(pack(3, 1)), true),
+            (pack(5, 4), 3, Some(pack(5, 4)), false),
+            (pack(5, 0), 3, Some(pack(3, 1)), true),
+            (pack(3, COUNT_MASK), 3, Some(pack(3, COUNT_MASK)), true),
+            (pack(2, COUNT_MASK), 3, Some(pack(3, 1)), true),
+            (pack(TAG_MASK, COUNT_MASK), TAG_MASK, None, true),
+            (0, TAG_MASK, Some(pack(TAG_MASK, 1)), true),
+        ];
+        for (initial, tag, expected, recorded) in cases {
+            let word = AtomicU64::new(initial);
+            assert_eq!(
+                increment_word(&word, tag),
+                recorded,
+                "{initial:#x} tag {tag}"
+            );
+            let expected = expected.unwrap_or(initial);
+            assert_eq!(word.load(Relaxed), expected, "{initial:#x} tag {tag}");
+        }
+    }
+
+    /// Two threads interleave increments for lap 7 and lap 8 on one word.
+    /// Lap 8 is the newest, so every one of its increments must survive the
+    /// blind adds and repairs of lap 7.
+    #[test]
+    fn racing_laps_keep_newest_count_exact() {
+        const ROUNDS: u64 = 300_000;
+        let word = Arc::new(AtomicU64::new(pack(6, 3)));
+        let barrier = Arc::new(Barrier::new(2));
+        let handles: Vec<_> = (0..2u64)
+            .map(|thread_index| {
+                let word = Arc::clone(&word);
+                let barrier = Arc::clone(&barrier);
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    let mut newest = 0u64;
+                    for round in 0..ROUNDS {
+                        let tag = if (round + thread_index) % 3 == 0 {
+                            7
+                        } else {
+                            8
+                        };
+                        let recorded = increment_word(&word, tag);
+                        if tag == 8 {
+                            assert!(recorded);
+                            newest += 1;
+                        }
+                    }
+                    newest
+                })
+            })
+            .collect();
+        let newest: u64 = handles
+            .into_iter()
+            .map(|handle| handle.join().expect("thread panicked"))
+            .sum();
+        assert_eq!(word.load(Relaxed), pack(8, newest));
     }
 
     #[test]

@@ -14,7 +14,7 @@ fn replay(engine: &SloEngine, from: u64, to: u64, error_every: u64) {
     let mut time = from;
     let mut index = 0u64;
     while time < to {
-        let failed = error_every != 0 && index % error_every == 0;
+        let failed = error_every != 0 && index.is_multiple_of(error_every);
         engine.record(time, Duration::from_millis(100), failed);
         time += SECOND;
         index += 1;
@@ -83,7 +83,7 @@ fn burn_alerts_fire_and_clear_on_schedule() {
     assert!(firing(&report, "medium_burn"));
     assert!(firing(&report, "slow_burn"));
 
-    // 3 clean minutes later the 5 m window holds 2 minutes at 5 % errors:
+    // 3 clean minutes later the 5 m window contains 2 minutes at 5 % errors:
     // burn rate 20, so the page goes on.
     replay(&engine, end, end + 3 * MINUTE, 0);
     assert!(firing(&engine.evaluate(end + 3 * MINUTE - 1), "fast_burn"));
@@ -147,7 +147,7 @@ fn one_error_in_quiet_hour_does_not_page() {
     let availability = report.objectives.get(ObjectiveKind::Availability);
     let fast = &availability.alerts[0];
     assert_eq!(fast.name, "fast_burn");
-    assert!((fast.long_burn_rate - 200.0).abs() < 1e-9);
+    assert_eq!(fast.long_burn_rate, 200.0);
     assert!(!fast.min_events_met);
     assert!(!fast.firing);
     // The budget is overspent, but 5 events are too few to change the status.
@@ -194,7 +194,7 @@ fn short_window_minimum_gates_page() {
         );
     }
     // 100 events over 1,000 seconds; the last 5-minute window from
-    // T0 + 55 min holds none of them, so add 3 failures there.
+    // T0 + 55 min contains none of them, so add 3 failures there.
     for index in 0..3 {
         engine.record(
             T0 + 55 * MINUTE + index * SECOND,
@@ -209,4 +209,20 @@ fn short_window_minimum_gates_page() {
     assert_eq!(report.objectives.availability.events.one_hour, 103);
     assert!(!fast.min_events_met);
     assert!(!fast.firing);
+}
+
+/// 144 failures in 10,000 requests is a burn rate of exactly 14.4 against a
+/// 0.1 % budget, although `0.0144 / 0.001` rounds to 14.399999999999999.
+#[test]
+fn burn_rate_equal_to_threshold_fires() {
+    let engine = SloEngine::with_defaults(T0);
+    for index in 0..10_000u64 {
+        engine.record(T0 + index * 30, Duration::from_millis(90), index < 144);
+    }
+
+    let report = engine.evaluate(T0 + 5 * MINUTE - 1);
+    let fast = &report.objectives.availability.alerts[0];
+    assert_eq!(fast.long_burn_rate, 14.399_999_999_999_999);
+    assert_eq!(fast.short_burn_rate, 14.399_999_999_999_999);
+    assert!(fast.firing);
 }

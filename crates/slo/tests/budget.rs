@@ -40,8 +40,8 @@ fn outage_of_43_minutes_spends_whole_budget() {
     let budget = &availability.error_budget;
     assert_close(budget.total, 432.0, "total");
     assert_eq!(budget.consumed, 432);
-    assert_close(budget.consumed_ratio, 1.0, "consumed_ratio");
-    assert_close(budget.remaining_ratio, 0.0, "remaining_ratio");
+    assert_eq!(budget.consumed_ratio, 1.0);
+    assert_eq!(budget.remaining_ratio, 0.0);
     assert!(budget.exhausted);
     assert_close(
         budget.total_minutes.expect("availability has minutes"),
@@ -125,7 +125,7 @@ fn one_percent_errors_burn_at_ten() {
     let report = engine.evaluate(T0 + 60 * MINUTE - 1);
     let availability = &report.objectives.availability;
     for window in [Window::FiveMinutes, Window::ThirtyMinutes, Window::OneHour] {
-        assert_close(*availability.burn_rates.get(window), 10.0, window.label());
+        assert_eq!(*availability.burn_rates.get(window), 10.0, "{window}");
         assert_close(*availability.sli.get(window), 0.99, window.label());
     }
     assert_eq!(*availability.events.get(Window::FiveMinutes), 500);
@@ -156,7 +156,7 @@ fn time_to_exhaustion_extrapolates_hourly_burn() {
     // ...then an hour with 2 % errors: burn rate 20.
     let mut index = 0u64;
     while time < T0 + 29 * DAY + 60 * MINUTE {
-        engine.record(time, Duration::from_millis(50), index % 50 == 0);
+        engine.record(time, Duration::from_millis(50), index.is_multiple_of(50));
         time += SECOND;
         index += 1;
     }

@@ -13,7 +13,7 @@ use proptest::prelude::*;
 /// One request: time, latency and server-error flag.
 type Request = (u64, Duration, bool);
 
-/// A time-ordered stream of requests over `span_ms` starting at `T0`.
+/// Draws a time-ordered stream of requests over `span_ms` from `T0` on.
 fn stream(seed: u64, count: usize, span_ms: u64) -> Vec<Request> {
     let mut rng = SplitMix64::new(seed);
     let mut requests: Vec<Request> = (0..count)

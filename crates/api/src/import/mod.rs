@@ -77,7 +77,8 @@ pub fn read_paths(paths: &[PathBuf]) -> anyhow::Result<(Vec<Recall>, ImportSumma
     };
     let mut parsed_all = Vec::new();
     for file in &files {
-        let parsed = parse::parse_file(file).with_context(|| format!("reading {}", file.display()))?;
+        let parsed =
+            parse::parse_file(file).with_context(|| format!("reading {}", file.display()))?;
         tracing::debug!(file = %file.display(), records = parsed.records.len(), rejected = parsed.rejected.len(), "file parsed");
         parsed_all.push(parsed);
     }
@@ -111,7 +112,10 @@ pub fn merge(parsed: Vec<Parsed>, summary: &mut ImportSummary) -> Vec<Recall> {
             }
         }
     }
-    let recalls: Vec<Recall> = order.into_iter().filter_map(|key| kept.remove(&key)).collect();
+    let recalls: Vec<Recall> = order
+        .into_iter()
+        .filter_map(|key| kept.remove(&key))
+        .collect();
     for recall in &recalls {
         *summary.by_agency.entry(recall.source.code()).or_default() += 1;
     }
@@ -144,8 +148,14 @@ pub async fn import_bundled_sample(pool: &PgPool) -> anyhow::Result<ImportSummar
     Ok(summary)
 }
 
-async fn store_recalls(pool: &PgPool, recalls: &[Recall], summary: &mut ImportSummary) -> anyhow::Result<()> {
-    summary.counts = store::upsert(pool, recalls).await.context("writing recalls failed")?;
+async fn store_recalls(
+    pool: &PgPool,
+    recalls: &[Recall],
+    summary: &mut ImportSummary,
+) -> anyhow::Result<()> {
+    summary.counts = store::upsert(pool, recalls)
+        .await
+        .context("writing recalls failed")?;
     summary.search_terms = store::rebuild_search_terms(pool)
         .await
         .context("rebuilding the search dictionary failed")?;

@@ -45,7 +45,8 @@ impl Agency {
             Agency::EuSafetyGate,
             Agency::Oecd,
         ];
-        ALL.into_iter().find(|a| a.code().eq_ignore_ascii_case(code.trim()))
+        ALL.into_iter()
+            .find(|a| a.code().eq_ignore_ascii_case(code.trim()))
     }
 }
 

@@ -142,7 +142,9 @@ RETURNING (xmax = 0) AS inserted";
 /// empty.
 pub async fn rebuild_search_terms(pool: &PgPool) -> Result<u64, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    sqlx::query("DELETE FROM search_terms").execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM search_terms")
+        .execute(&mut *tx)
+        .await?;
     let inserted = sqlx::query(
         "INSERT INTO search_terms (word, frequency)
          SELECT word, ndoc FROM ts_stat($$
@@ -162,5 +164,7 @@ pub async fn rebuild_search_terms(pool: &PgPool) -> Result<u64, sqlx::Error> {
 
 /// Returns the number of stored recalls.
 pub async fn count_recalls(pool: &PgPool) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT count(*) FROM recalls_enhanced").fetch_one(pool).await
+    sqlx::query_scalar("SELECT count(*) FROM recalls_enhanced")
+        .fetch_one(pool)
+        .await
 }

@@ -68,7 +68,14 @@ mod tests {
 
     #[test]
     fn malformed_cursor_is_rejected() {
-        for token in ["", "v1.", "v2.0.0.0.0", "v1.zz.0.0.0", "v1.0.0.0.0.0", "v1.7fc00000.0.1.2"] {
+        for token in [
+            "",
+            "v1.",
+            "v2.0.0.0.0",
+            "v1.zz.0.0.0",
+            "v1.0.0.0.0.0",
+            "v1.7fc00000.0.1.2",
+        ] {
             assert_eq!(Cursor::decode(token), None, "token {token:?}");
         }
     }

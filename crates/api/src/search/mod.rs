@@ -8,9 +8,12 @@ use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
 use babyshield_monitoring::request_id;
-use serde::Serialize;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
+use crate::cache::SearchCache;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::search::cursor::Cursor;
@@ -30,7 +33,7 @@ pub struct SearchResponse {
 }
 
 /// One page of results.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SearchData {
     /// Recalls in result order.
     pub items: Vec<RecallItem>,
@@ -49,7 +52,7 @@ pub struct SearchData {
 }
 
 /// One recall as clients receive it.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RecallItem {
     /// The agency's recall id.
@@ -116,11 +119,20 @@ impl From<RecallRow> for RecallItem {
     }
 }
 
+/// State of the search routes.
+#[derive(Clone)]
+pub struct SearchState {
+    /// Main Postgres pool.
+    pub pool: PgPool,
+    /// Result cache.
+    pub cache: Arc<SearchCache>,
+}
+
 /// Builds the search router.
-pub fn router(pool: PgPool) -> Router {
+pub fn router(state: SearchState) -> Router {
     Router::new()
         .route("/api/v1/search/advanced", post(search_advanced))
-        .with_state(pool)
+        .with_state(state)
 }
 
 /// Searches recalls by product text and filters.
@@ -138,11 +150,26 @@ pub fn router(pool: PgPool) -> Router {
     )
 )]
 pub async fn search_advanced(
-    State(pool): State<PgPool>,
+    State(state): State<SearchState>,
     ApiJson(request): ApiJson<SearchRequest>,
 ) -> Result<Json<SearchResponse>, ApiError> {
     let query = request.validate()?;
-    let data = run_search(&pool, &query).await?;
+    let key = SearchCache::key(&query);
+    let cached = state
+        .cache
+        .get(&key)
+        .await
+        .and_then(|bytes| serde_json::from_slice::<SearchData>(&bytes).ok());
+    let data = match cached {
+        Some(data) => data,
+        None => {
+            let data = run_search(&state.pool, &query).await?;
+            if let Ok(bytes) = serde_json::to_vec(&data) {
+                state.cache.put(&key, bytes).await;
+            }
+            data
+        }
+    };
     Ok(Json(SearchResponse {
         ok: true,
         data,
@@ -150,8 +177,9 @@ pub async fn search_advanced(
     }))
 }
 
-/// Runs a validated search: spelling correction, then the page query. The
-/// synthetic search probe calls this too, so it tests the users' path.
+/// Runs a validated search against Postgres: spelling correction, then the
+/// page query. The synthetic search probe calls this too; it skips the
+/// result cache so that a database failure shows at once.
 pub async fn run_search(pool: &PgPool, query: &SearchQuery) -> Result<SearchData, ApiError> {
     let text = match &query.text {
         Some(text) => Some(repository::correct_spelling(pool, text).await?),

@@ -155,7 +155,10 @@ pub async fn search(
 ) -> Result<SearchPage, sqlx::Error> {
     let mut sql = QueryBuilder::<Postgres>::new("WITH q AS (SELECT ");
     match text {
-        Some(text) => sql.push("websearch_to_tsquery('english', ").push_bind(text).push(")"),
+        Some(text) => sql
+            .push("websearch_to_tsquery('english', ")
+            .push_bind(text)
+            .push(")"),
         None => sql.push("NULL::tsquery"),
     };
     sql.push(
@@ -199,7 +202,8 @@ pub async fn search(
 
 /// Counts the matches of a search.
 async fn count(pool: &PgPool, query: &SearchQuery, text: Option<&str>) -> Result<i64, sqlx::Error> {
-    let mut sql = QueryBuilder::<Postgres>::new("SELECT count(*) FROM recalls_enhanced r WHERE true");
+    let mut sql =
+        QueryBuilder::<Postgres>::new("SELECT count(*) FROM recalls_enhanced r WHERE true");
     if let Some(text) = text {
         sql.push(" AND r.search_vector @@ websearch_to_tsquery('english', ")
             .push_bind(text)
@@ -220,7 +224,9 @@ fn push_filters(sql: &mut QueryBuilder<'_, Postgres>, query: &SearchQuery) {
     }
     if !query.agencies.is_empty() {
         let agencies: Vec<String> = query.agencies.iter().map(|a| (*a).to_owned()).collect();
-        sql.push(" AND r.source = ANY(").push_bind(agencies).push(")");
+        sql.push(" AND r.source = ANY(")
+            .push_bind(agencies)
+            .push(")");
     }
     if let Some(brand) = &query.brand {
         sql.push(" AND EXISTS (SELECT 1 FROM unnest(r.brands || r.manufacturers) AS b(name) WHERE b.name ILIKE ")
@@ -228,10 +234,12 @@ fn push_filters(sql: &mut QueryBuilder<'_, Postgres>, query: &SearchQuery) {
             .push(")");
     }
     if let Some(hazard) = &query.hazard {
-        sql.push(" AND r.hazard ILIKE ").push_bind(contains_pattern(hazard));
+        sql.push(" AND r.hazard ILIKE ")
+            .push_bind(contains_pattern(hazard));
     }
     if let Some(category) = &query.category {
-        sql.push(" AND r.category ILIKE ").push_bind(contains_pattern(category));
+        sql.push(" AND r.category ILIKE ")
+            .push_bind(contains_pattern(category));
     }
     if let Some(country) = &query.country {
         sql.push(" AND r.country = ").push_bind(country.clone());
@@ -285,14 +293,21 @@ mod tests {
         let pieces: Vec<_> = split_words(text).collect();
         assert_eq!(pieces.iter().map(|(_, p)| *p).collect::<String>(), text);
         assert_eq!(
-            pieces.iter().filter(|(w, _)| *w).map(|(_, p)| *p).collect::<Vec<_>>(),
+            pieces
+                .iter()
+                .filter(|(w, _)| *w)
+                .map(|(_, p)| *p)
+                .collect::<Vec<_>>(),
             ["baby", "crib", "toy", "pousette"]
         );
     }
 
     #[test]
     fn words_to_check_skips_short_and_numeric() {
-        assert_eq!(words_to_check("Strollr 3in1 cot STROLLR model42"), ["strollr"]);
+        assert_eq!(
+            words_to_check("Strollr 3in1 cot STROLLR model42"),
+            ["strollr"]
+        );
     }
 
     #[test]

@@ -229,7 +229,9 @@ impl SearchQuery {
 fn check_text(field: &str, value: &str) -> Result<String, ApiError> {
     let trimmed = value.trim();
     if trimmed.contains('\0') {
-        return Err(ApiError::BadRequest(format!("{field} must not contain NUL characters")));
+        return Err(ApiError::BadRequest(format!(
+            "{field} must not contain NUL characters"
+        )));
     }
     let chars = trimmed.chars().count();
     if chars < TEXT_MIN_CHARS {
@@ -246,14 +248,20 @@ fn check_text(field: &str, value: &str) -> Result<String, ApiError> {
 }
 
 /// Trims an optional filter; blank means absent.
-fn optional(field: &str, value: Option<String>, max_chars: usize) -> Result<Option<String>, ApiError> {
+fn optional(
+    field: &str,
+    value: Option<String>,
+    max_chars: usize,
+) -> Result<Option<String>, ApiError> {
     let Some(value) = value else { return Ok(None) };
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return Ok(None);
     }
     if trimmed.contains('\0') {
-        return Err(ApiError::BadRequest(format!("{field} must not contain NUL characters")));
+        return Err(ApiError::BadRequest(format!(
+            "{field} must not contain NUL characters"
+        )));
     }
     if trimmed.chars().count() > max_chars {
         return Err(ApiError::BadRequest(format!(
@@ -278,5 +286,9 @@ fn parse_date(field: &str, value: Option<String>) -> Result<Option<NaiveDate>, A
     };
     NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
         .map(Some)
-        .map_err(|_| ApiError::BadRequest(format!("{field}: {value:?} is not a date in YYYY-MM-DD form")))
+        .map_err(|_| {
+            ApiError::BadRequest(format!(
+                "{field}: {value:?} is not a date in YYYY-MM-DD form"
+            ))
+        })
 }

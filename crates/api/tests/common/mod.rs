@@ -1,6 +1,7 @@
 //! Test harness: each test gets its own Postgres database (dropped when the
-//! harness is dropped, even after a failed assertion) and the shared local
-//! Redis, and drives the real router without a socket.
+//! harness is dropped, even after a failed assertion), in-memory cache and
+//! limiter unless it names a Redis, and drives the real router without a
+//! socket.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
@@ -40,6 +41,8 @@ pub struct TestResponse {
     pub json: Value,
     /// Raw body.
     pub text: String,
+    /// Response headers.
+    pub headers: axum::http::HeaderMap,
 }
 
 impl TestApp {
@@ -68,6 +71,14 @@ impl TestApp {
             "--log-level",
             "warn",
         ];
+        // Tests run in parallel on one machine: unless a test asks for Redis,
+        // the app keeps its cache and limiter in memory so that tests never
+        // share cached results or rate-limit windows.
+        for (flag, value) in [("--redis-url", ""), ("--rate-limit-requests", "1000000")] {
+            if !flags.contains(&flag) {
+                args.extend([flag, value]);
+            }
+        }
         args.extend_from_slice(flags);
         let cli = Cli::try_parse_from(args).expect("valid test flags");
         let state = app::prepare(&cli.config).await.expect("app prepares");
@@ -90,6 +101,10 @@ impl TestApp {
             &database_url,
             "--log-level",
             "warn",
+            "--redis-url",
+            "",
+            "--rate-limit-requests",
+            "1000000",
         ])
         .expect("valid test flags");
         let state = app::prepare(&cli.config).await.expect("app prepares");
@@ -110,15 +125,26 @@ impl TestApp {
 
     /// Sends a request through the router.
     pub async fn send(&self, request: Request<Body>) -> TestResponse {
-        let response = self.router.clone().oneshot(request).await.expect("router answers");
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("router answers");
         let status = response.status();
+        let headers = response.headers().clone();
         let content_type = response
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned();
-        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         TestResponse {
@@ -126,12 +152,14 @@ impl TestApp {
             content_type,
             json,
             text,
+            headers,
         }
     }
 
     /// `GET path`.
     pub async fn get(&self, path: &str) -> TestResponse {
-        self.send(Request::get(path).body(Body::empty()).unwrap()).await
+        self.send(Request::get(path).body(Body::empty()).unwrap())
+            .await
     }
 
     /// `POST /api/v1/search/advanced` with a JSON body.
@@ -154,8 +182,12 @@ impl TestApp {
     }
 
     /// Imports fixture files or folders under `tests/fixtures/recalls/`.
-    pub async fn import_fixtures(&self, relative: &[&str]) -> babyshield_api::import::ImportSummary {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/recalls");
+    pub async fn import_fixtures(
+        &self,
+        relative: &[&str],
+    ) -> babyshield_api::import::ImportSummary {
+        let root =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/recalls");
         let paths = relative.iter().map(|r| root.join(r)).collect();
         babyshield_api::import::import_paths(&self.state.pool, paths)
             .await
@@ -216,7 +248,10 @@ impl Drop for TestApp {
         // Drop runs outside async context rules, so the cleanup gets a
         // thread and a runtime of its own.
         let _ = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
                 return;
             };
             runtime.block_on(async move {
@@ -242,5 +277,7 @@ pub fn assert_problem(response: &TestResponse, status: u16, code: &str) {
     assert!(response.json["title"].is_string());
     assert!(response.json["detail"].is_string());
     assert!(response.json["type"].is_string());
-    assert!(response.json["traceId"].as_str().is_some_and(|id| !id.is_empty()));
+    assert!(response.json["traceId"]
+        .as_str()
+        .is_some_and(|id| !id.is_empty()));
 }

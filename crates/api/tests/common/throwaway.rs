@@ -39,7 +39,10 @@ fn signal_group(child: &Child, signal: &str) {
 fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while !ready() {
-        assert!(Instant::now() < deadline, "{what} did not start within 30 s");
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not start within 30 s"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -63,11 +66,20 @@ impl ThrowawayPostgres {
         let as_postgres = |program: PathBuf| {
             let mut command = Command::new("setpriv");
             command
-                .args(["--reuid=postgres", "--regid=postgres", "--init-groups", "--"])
+                .args([
+                    "--reuid=postgres",
+                    "--regid=postgres",
+                    "--init-groups",
+                    "--",
+                ])
                 .arg(program);
             command
         };
-        Command::new("chown").arg("postgres:postgres").arg(&dir).status().unwrap();
+        Command::new("chown")
+            .arg("postgres:postgres")
+            .arg(&dir)
+            .status()
+            .unwrap();
         let status = as_postgres(postgres_bin().join("initdb"))
             .args(["-D"])
             .arg(dir.join("data"))
@@ -100,7 +112,12 @@ impl ThrowawayPostgres {
             .unwrap();
         let mut command = Command::new("setpriv");
         command
-            .args(["--reuid=postgres", "--regid=postgres", "--init-groups", "--"])
+            .args([
+                "--reuid=postgres",
+                "--regid=postgres",
+                "--init-groups",
+                "--",
+            ])
             .arg(postgres_bin().join("postgres"))
             .arg("-D")
             .arg(self.dir.join("data"))
@@ -137,7 +154,9 @@ impl ThrowawayPostgres {
     /// Stops the server (fast shutdown: clients are disconnected).
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-INT", &child.id().to_string()])
+                .status();
             let _ = child.wait();
         }
     }
@@ -148,13 +167,17 @@ impl ThrowawayPostgres {
     pub fn pause(&self) {
         let postmaster = self.child.as_ref().unwrap().id().to_string();
         let _ = Command::new("kill").args(["-STOP", &postmaster]).status();
-        let _ = Command::new("pkill").args(["-STOP", "-P", &postmaster]).status();
+        let _ = Command::new("pkill")
+            .args(["-STOP", "-P", &postmaster])
+            .status();
     }
 
     /// Thaws the backends, then the postmaster, with SIGCONT.
     pub fn unpause(&self) {
         let postmaster = self.child.as_ref().unwrap().id().to_string();
-        let _ = Command::new("pkill").args(["-CONT", "-P", &postmaster]).status();
+        let _ = Command::new("pkill")
+            .args(["-CONT", "-P", &postmaster])
+            .status();
         let _ = Command::new("kill").args(["-CONT", &postmaster]).status();
     }
 }
@@ -204,7 +227,9 @@ impl ThrowawayRedis {
             .unwrap();
         self.child = Some(child);
         let port = self.port;
-        wait_until("Redis", || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+        wait_until("Redis", || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
     }
 
     /// Stops the server.
@@ -229,7 +254,9 @@ impl ThrowawayRedis {
 impl Drop for ThrowawayRedis {
     fn drop(&mut self) {
         if let Some(child) = &self.child {
-            let _ = Command::new("kill").args(["-CONT", "--", &format!("-{}", child.id())]).status();
+            let _ = Command::new("kill")
+                .args(["-CONT", "--", &format!("-{}", child.id())])
+                .status();
         }
         self.stop();
     }

@@ -1,6 +1,6 @@
 //! cpsc.gov "Recalls" CSV exports: UTF-8 with a byte order mark, one file
 //! per product category, named `<category-slug>_<from>_<to>.csv`. The
-//! export has no URL, image or barcode columns, and its text holds HTML
+//! export has no URL, image or barcode columns, and its text contains HTML
 //! entities and cut-off links (see [`clean_text`]).
 
 use std::path::Path;
@@ -106,7 +106,10 @@ fn map_row(
     };
 
     let mut product_names = Vec::new();
-    push_clean(&mut product_names, field(columns.product_name).unwrap_or_default());
+    push_clean(
+        &mut product_names,
+        field(columns.product_name).unwrap_or_default(),
+    );
     let mut manufacturers = Vec::new();
     for column in &columns.firms {
         push_clean(&mut manufacturers, field(Some(*column)).unwrap_or_default());

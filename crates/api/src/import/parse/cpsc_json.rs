@@ -18,7 +18,10 @@ pub(super) fn parse(path: &Path, data: &[u8]) -> Result<Parsed, ParseError> {
     let root: Value = serde_json::from_slice(data)
         .map_err(|error| ParseError::malformed(path, format!("invalid JSON: {error}")))?;
     let Value::Object(root) = root else {
-        return Err(ParseError::malformed(path, "the top level is not a JSON object"));
+        return Err(ParseError::malformed(
+            path,
+            "the top level is not a JSON object",
+        ));
     };
     let Some(Value::Array(recalls)) = root.get("recalls") else {
         return Err(ParseError::malformed(path, "there is no \"recalls\" array"));
@@ -33,7 +36,10 @@ pub(super) fn parse(path: &Path, data: &[u8]) -> Result<Parsed, ParseError> {
     for (index, recall) in recalls.iter().enumerate() {
         let position = index + 1;
         let Value::Object(recall) = recall else {
-            parsed.reject(RejectReason::MalformedRecord, reference(path, position, None));
+            parsed.reject(
+                RejectReason::MalformedRecord,
+                reference(path, position, None),
+            );
             continue;
         };
         match map_recall(recall, slug) {
@@ -44,7 +50,7 @@ pub(super) fn parse(path: &Path, data: &[u8]) -> Result<Parsed, ParseError> {
     Ok(parsed)
 }
 
-/// Maps one recall; on failure returns the reason and the id, if any.
+/// Maps one recall. On failure, returns the reason and the id, if any.
 fn map_recall(
     recall: &Map<String, Value>,
     slug: &str,
@@ -59,7 +65,11 @@ fn map_recall(
     };
 
     let product_names = names(recall, &["Products"], "Name");
-    let manufacturers = names(recall, &["Manufacturers", "Importers", "Distributors"], "Name");
+    let manufacturers = names(
+        recall,
+        &["Manufacturers", "Importers", "Distributors"],
+        "Name",
+    );
     let image_urls = names(recall, &["Images"], "URL");
     let upcs: Vec<String> = nested_texts(recall, "ProductUPCs", "UPC")
         .filter_map(|upc| barcode_digits(&upc))

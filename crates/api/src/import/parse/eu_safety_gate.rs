@@ -1,7 +1,7 @@
 //! EU Safety Gate (formerly RAPEX) weekly report XML:
 //! `<Safety-Gate><report_date>25/09/2009</report_date>…<notifications>…`
 //! with one `<notifications>` element per alert. Fields are mostly CDATA
-//! that may hold HTML; notifications have no date of their own.
+//! that may contain HTML. Notifications have no date of their own.
 
 use std::collections::HashMap;
 use std::mem;
@@ -179,24 +179,32 @@ fn read_report(path: &Path, data: &[u8]) -> Result<(String, Vec<Notification>), 
                 }
                 stack.push(name);
             }
-            Event::Empty(_) => {
-                if stack.len() >= 3 {
-                    field_text.push(' ');
-                }
-            }
+            Event::Empty(_) if stack.len() >= 3 => field_text.push(' '),
             Event::Text(text) => {
                 // XML entities are decoded here and HTML entities later by
-                // `clean_text`; text with an entity XML does not define
-                // (`&nbsp;`) is passed on undecoded for `clean_text`.
+                // `clean_text`. Text with an entity that XML does not define
+                // (`&nbsp;`) fails to unescape, so it is passed on as is.
                 let text = match text.unescape() {
                     Ok(text) => text.into_owned(),
                     Err(_) => String::from_utf8_lossy(&text).into_owned(),
                 };
-                append_text(&stack, &text, &mut report_date, &mut field_text, &mut picture_text);
+                append_text(
+                    &stack,
+                    &text,
+                    &mut report_date,
+                    &mut field_text,
+                    &mut picture_text,
+                );
             }
             Event::CData(cdata) => {
                 let text = String::from_utf8_lossy(&cdata);
-                append_text(&stack, &text, &mut report_date, &mut field_text, &mut picture_text);
+                append_text(
+                    &stack,
+                    &text,
+                    &mut report_date,
+                    &mut field_text,
+                    &mut picture_text,
+                );
             }
             Event::End(_) => {
                 let name = stack.pop().unwrap_or_default();
@@ -221,7 +229,9 @@ fn read_report(path: &Path, data: &[u8]) -> Result<(String, Vec<Notification>), 
         return Err(ParseError::malformed(path, detail));
     }
     if notifications.is_empty() && report_date.trim().is_empty() {
-        return Err(ParseError::malformed(path, "no report_date and no notifications"));
+        let detail = "no <report_date> and no <notifications> element was found; \
+                      expected an EU Safety Gate weekly report";
+        return Err(ParseError::malformed(path, detail));
     }
     Ok((report_date, notifications))
 }
@@ -239,7 +249,9 @@ fn append_text(
     match stack {
         [_, date] if date == "report_date" => report_date.push_str(text),
         [_, notification, pictures, picture, ..]
-            if notification == "notifications" && pictures == "pictures" && picture == "picture" =>
+            if notification == "notifications"
+                && pictures == "pictures"
+                && picture == "picture" =>
         {
             picture_text.push_str(text);
         }
@@ -266,8 +278,12 @@ fn map_notification(
     let brand = clean_opt(Some(notification.field("brand")))
         .filter(|brand| !UNKNOWN_BRANDS.contains(&brand.to_lowercase().as_str()));
     let description = clean_opt(Some(notification.field("description")));
-    let Some(title) = build_title(&product_type, brand.as_deref(), &name, description.as_deref())
-    else {
+    let Some(title) = build_title(
+        &product_type,
+        brand.as_deref(),
+        &name,
+        description.as_deref(),
+    ) else {
         return Err((RejectReason::MissingTitle, Some(source_id)));
     };
 
@@ -350,7 +366,9 @@ fn build_title(
         (false, false) => Some(format!("{product_type} – {detail}")),
         (false, true) => Some(product_type.to_owned()),
         (true, false) => Some(detail),
-        (true, true) => description.map(first_sentence).filter(|title| !title.is_empty()),
+        (true, true) => description
+            .map(first_sentence)
+            .filter(|title| !title.is_empty()),
     }
 }
 

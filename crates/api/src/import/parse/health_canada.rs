@@ -1,6 +1,7 @@
 //! Government of Canada "Recalls and safety alerts" bulk JSON: one array of
 //! flat objects from every program (consumer products, food, drugs, medical
-//! devices, vehicles). Every program is imported; `Category` tells them apart.
+//! devices, vehicles). Every program is imported, and `Category` keeps them
+//! apart.
 
 use std::path::Path;
 
@@ -24,14 +25,20 @@ pub(super) fn parse(path: &Path, data: &[u8]) -> Result<Parsed, ParseError> {
     let root: Value = serde_json::from_slice(data)
         .map_err(|error| ParseError::malformed(path, format!("invalid JSON: {error}")))?;
     let Value::Array(rows) = root else {
-        return Err(ParseError::malformed(path, "the top level is not a JSON array"));
+        return Err(ParseError::malformed(
+            path,
+            "the top level is not a JSON array",
+        ));
     };
 
     let mut parsed = Parsed::default();
     for (index, row) in rows.iter().enumerate() {
         let position = index + 1;
         let Value::Object(row) = row else {
-            parsed.reject(RejectReason::MalformedRecord, reference(path, position, None));
+            parsed.reject(
+                RejectReason::MalformedRecord,
+                reference(path, position, None),
+            );
             continue;
         };
         match map_row(row) {
@@ -51,14 +58,19 @@ fn map_row(row: &Map<String, Value>) -> Result<Recall, (RejectReason, Option<Str
     };
 
     let mut product_names = Vec::new();
-    push_clean(&mut product_names, &member_text(row, "Product").unwrap_or_default());
+    push_clean(
+        &mut product_names,
+        &member_text(row, "Product").unwrap_or_default(),
+    );
     let hazard = member_clean(row, "Issue");
     let category = member_clean(row, "Category");
 
     let has_child_category = category.as_deref().is_some_and(|category| {
-        category
-            .split(" - ")
-            .any(|part| CHILD_CATEGORIES.iter().any(|child| part.trim().eq_ignore_ascii_case(child)))
+        category.split(" - ").any(|part| {
+            CHILD_CATEGORIES
+                .iter()
+                .any(|child| part.trim().eq_ignore_ascii_case(child))
+        })
     });
     let is_child_product = has_child_category
         || has_child_words(

@@ -4,8 +4,8 @@
 //! [`parse_file`] reads one file, decompresses it when it is gzip, detects
 //! its format from the content and returns the records it could map together
 //! with a [`Rejection`] for each record it could not. A file that cannot be
-//! read or parsed as a whole is a [`ParseError`]. No input makes the parsers
-//! panic.
+//! read or parsed as a whole is a [`ParseError`]. Damaged input ends in
+//! rejections or errors, never in a panic.
 
 mod cpsc_csv;
 mod cpsc_json;
@@ -50,14 +50,14 @@ impl Parsed {
 /// A record that was not imported, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
-    /// Why the record was skipped.
+    /// Reason the record was skipped.
     pub reason: RejectReason,
-    /// Where the record is: the file, its position in the file and, when the
-    /// record has one, its id (e.g. `toys.json: record 3 (26294)`).
+    /// Location of the record: the file, the position in the file and, when
+    /// the record has one, its id (e.g. `toys.json: record 3 (26-294)`).
     pub reference: String,
 }
 
-/// Why a single record was not imported.
+/// Reason a single record was not imported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RejectReason {
     /// The record has no recall id, so it cannot be deduplicated or linked.
@@ -109,7 +109,7 @@ pub enum ParseError {
     #[error(
         "unknown recall data format in {}: expected CPSC JSON or CSV, TinySafe JSON lines, \
          Health Canada JSON, EU Safety Gate XML, OECD GlobalRecalls JSON lines or \
-         normalized JSON lines",
+         normalized JSON lines; pass only recall data files or the folders that hold them",
         path.display()
     )]
     UnknownFormat {
@@ -122,7 +122,7 @@ pub enum ParseError {
     Malformed {
         /// The file.
         path: PathBuf,
-        /// What is wrong and where.
+        /// Description of the problem and its location.
         detail: String,
     },
 }
@@ -247,7 +247,9 @@ fn is_skipped(path: &Path) -> bool {
     }
     path.extension()
         .and_then(|extension| extension.to_str())
-        .is_some_and(|extension| SKIPPED_EXTENSIONS.contains(&extension.to_ascii_lowercase().as_str()))
+        .is_some_and(|extension| {
+            SKIPPED_EXTENSIONS.contains(&extension.to_ascii_lowercase().as_str())
+        })
 }
 
 /// The number of leading bytes [`parse_file`] passes to [`detect_format`].
@@ -259,10 +261,10 @@ const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Detects the format of a file from its first bytes.
 ///
-/// `head` may be the raw start of a gzip file: it is then decompressed as
+/// `head` may be the raw start of a gzip file, which is then decompressed as
 /// far as it goes. Detection uses the content only, because the published
 /// file names (`latest.json.gz`, `report_345.xml.gz`) do not name the
-/// source; `path` is accepted for symmetry with [`parse_file`] and unused.
+/// source. `path` is accepted for symmetry with [`parse_file`] and unused.
 pub fn detect_format(_path: &Path, head: &[u8]) -> Option<Format> {
     let decompressed;
     let head = if head.starts_with(&GZIP_MAGIC) {
@@ -333,8 +335,8 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
         .any(|window| window == needle)
 }
 
-/// Decompresses as much of a gzip prefix as is complete; the rest of the
-/// stream is simply missing, so the read error at the cut is expected.
+/// Decompresses as much of a gzip prefix as is complete. The read error at
+/// the cut is expected because the rest of the stream is missing.
 fn decompress_prefix(head: &[u8]) -> Vec<u8> {
     let mut decoder = MultiGzDecoder::new(head);
     let mut output = Vec::new();

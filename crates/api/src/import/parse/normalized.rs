@@ -20,7 +20,9 @@ pub fn write_normalized(path: &Path, records: &[Recall]) -> io::Result<()> {
         serde_json::to_writer(&mut writer, record)?;
         writer.write_all(b"\n")?;
     }
-    let encoder = writer.into_inner().map_err(io::IntoInnerError::into_error)?;
+    let encoder = writer
+        .into_inner()
+        .map_err(io::IntoInnerError::into_error)?;
     encoder.finish()?.sync_all()
 }
 
@@ -38,7 +40,10 @@ pub(super) fn parse(path: &Path, data: &[u8]) -> Parsed {
         let record = match serde_json::from_slice::<Recall>(line) {
             Ok(record) => record,
             Err(_) => {
-                parsed.reject(RejectReason::MalformedRecord, reference(path, line_number, None));
+                parsed.reject(
+                    RejectReason::MalformedRecord,
+                    reference(path, line_number, None),
+                );
                 continue;
             }
         };

@@ -16,7 +16,10 @@ pub(super) fn parse(path: &Path, data: &[u8]) -> Parsed {
     let mut parsed = Parsed::default();
     for (line_number, line) in json_lines(data) {
         let Ok(Value::Object(row)) = serde_json::from_slice::<Value>(line) else {
-            parsed.reject(RejectReason::MalformedRecord, reference(path, line_number, None));
+            parsed.reject(
+                RejectReason::MalformedRecord,
+                reference(path, line_number, None),
+            );
             continue;
         };
         match map_row(&row) {
@@ -66,7 +69,9 @@ fn identify(country: Option<&str>, native_id: &str) -> (Agency, String) {
 fn map_row(row: &Map<String, Value>) -> Result<Recall, (RejectReason, Option<String>)> {
     let country = member_clean(row, "country")
         .map(|country| country.to_ascii_uppercase())
-        .filter(|country| country.len() == 2 && country.bytes().all(|byte| byte.is_ascii_alphabetic()));
+        .filter(|country| {
+            country.len() == 2 && country.bytes().all(|byte| byte.is_ascii_alphabetic())
+        });
     let native_id = member_text(row, "native_id")
         .map(|id| clean_text(&id))
         .filter(|id| !id.is_empty());
@@ -79,14 +84,22 @@ fn map_row(row: &Map<String, Value>) -> Result<Recall, (RejectReason, Option<Str
     };
 
     let mut tags = Vec::new();
-    for tag in row.get("tags").and_then(Value::as_array).into_iter().flatten() {
+    for tag in row
+        .get("tags")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         if let Some(value) = tag.as_object().and_then(|tag| member_text(tag, "value")) {
             push_clean(&mut tags, &value);
         }
     }
     let description = member_clean(row, "description");
     let mut image_urls = Vec::new();
-    push_clean(&mut image_urls, &member_text(row, "image_url").unwrap_or_default());
+    push_clean(
+        &mut image_urls,
+        &member_text(row, "image_url").unwrap_or_default(),
+    );
 
     let is_child_product = has_child_words(
         [&title]

@@ -22,8 +22,8 @@ const TAG: &str = r"(?s:<!--.*?-->)|</?([A-Za-z][A-Za-z0-9]*)(?::[A-Za-z0-9]+)?(
 /// own text follows the remnant, so removing the match keeps the sentence.
 const BROKEN_ANCHOR: &str = r#"https?://[^\s…]*…(?:\s*lang="[^"]*"\s*>)?|\blang="[^"]*"\s*>"#;
 
-/// A CPSC recall number with or without its hyphen, e.g. `26-342`, `26342`,
-/// `12076A`; one legacy TinySafe id has a doubled hyphen (`14--181`).
+/// A CPSC recall number with or without its hyphen, e.g. `26-342`, `26342`
+/// or `12076A`. One legacy TinySafe id has a doubled hyphen (`14--181`).
 const CPSC_ID: &str = r"^(\d{2})-*(\d{3})([A-Za-z]?)$";
 
 /// The label in front of a barcode in free text, e.g. "UPC: ", "UPC Code# ",
@@ -32,9 +32,9 @@ const LABELLED_UPC: &str = r"(?i)\bUPCs?\b(?:\s*(?:codes?|numbers?|nos?\.?|of|#|
 
 /// Compiles one of the constant patterns above.
 ///
-/// Returns `None` instead of panicking, so that a bad pattern disables one
-/// cleaning step instead of the import; the `patterns_compile` test keeps
-/// every pattern valid.
+/// Returns `None` instead of panicking, so a bad pattern disables one
+/// cleaning step and not the whole import. A unit test checks that every
+/// pattern compiles.
 fn compile(pattern: &str) -> Option<Regex> {
     Regex::new(pattern).ok()
 }
@@ -69,10 +69,55 @@ const ATTACHED_ELEMENTS: &[&str] = &["sub", "sup", "wbr"];
 /// because the sources put other words in angle brackets (the `<VDE>` test
 /// mark).
 const HTML_ELEMENTS: &[&str] = &[
-    "a", "abbr", "address", "b", "big", "blockquote", "body", "br", "caption", "center", "cite",
-    "code", "col", "dd", "div", "dl", "dt", "em", "font", "h1", "h2", "h3", "h4", "h5", "h6", "head",
-    "hr", "html", "i", "img", "li", "o", "ol", "p", "pre", "s", "small", "span", "strike", "strong",
-    "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
+    "a",
+    "abbr",
+    "address",
+    "b",
+    "big",
+    "blockquote",
+    "body",
+    "br",
+    "caption",
+    "center",
+    "cite",
+    "code",
+    "col",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "font",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "head",
+    "hr",
+    "html",
+    "i",
+    "img",
+    "li",
+    "o",
+    "ol",
+    "p",
+    "pre",
+    "s",
+    "small",
+    "span",
+    "strike",
+    "strong",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "u",
+    "ul",
 ];
 
 /// Cleans one text value: removes cut-off links, HTML tags and comments,
@@ -328,9 +373,9 @@ pub fn humanize_slug(slug: &str) -> String {
 }
 
 /// CPSC "Recall by product" category slugs whose products are made for
-/// babies or children. Chosen by hand from the 303 slugs of cpsc.gov; mixed
+/// babies or children, chosen by hand from the 303 slugs of cpsc.gov. Mixed
 /// categories such as `bunk-beds`, `bed-rails` or `crayons-or-chalk` are left
-/// out and rely on the word test instead.
+/// out, so their recalls rely on the word test.
 const CPSC_CHILD_SLUGS: &[&str] = &[
     "attached-highchair",
     "babies-and-kids",

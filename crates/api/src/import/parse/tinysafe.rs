@@ -5,9 +5,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::text::{
-    canonical_cpsc_id, clean_text, extract_labelled_upcs, parse_date, push_clean,
-};
+use super::text::{canonical_cpsc_id, clean_text, extract_labelled_upcs, parse_date, push_clean};
 use super::{json_lines, member_clean, member_text, reference, Parsed, RejectReason};
 use crate::import::record::{Agency, Feed, Recall};
 
@@ -15,7 +13,10 @@ pub(super) fn parse(path: &Path, data: &[u8]) -> Parsed {
     let mut parsed = Parsed::default();
     for (line_number, line) in json_lines(data) {
         let Ok(Value::Object(row)) = serde_json::from_slice::<Value>(line) else {
-            parsed.reject(RejectReason::MalformedRecord, reference(path, line_number, None));
+            parsed.reject(
+                RejectReason::MalformedRecord,
+                reference(path, line_number, None),
+            );
             continue;
         };
         match map_row(&row) {
@@ -58,7 +59,7 @@ fn map_row(row: &Map<String, Value>) -> Result<Recall, (RejectReason, Option<Str
     let Some(raw_id) = raw_id else {
         return Err((RejectReason::MissingId, None));
     };
-    // CPSC numbers are normalised so that they match the CPSC feeds; ids that
+    // CPSC numbers are normalised so that they match the CPSC feeds. Ids that
     // are not recall numbers (FDA, NHTSA, TinySafe's own `CPSC-GEN-…`) are
     // kept as published.
     let source_id = match agency {
@@ -69,8 +70,16 @@ fn map_row(row: &Map<String, Value>) -> Result<Recall, (RejectReason, Option<Str
     let product_name = member_text(row, "product_name").unwrap_or_default();
     let mut product_names = Vec::new();
     push_clean(&mut product_names, &product_name);
-    for model in row.get("models").and_then(Value::as_array).into_iter().flatten() {
-        if let Some(model) = model.as_object().and_then(|model| member_text(model, "model")) {
+    for model in row
+        .get("models")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(model) = model
+            .as_object()
+            .and_then(|model| member_text(model, "model"))
+        {
             push_clean(&mut product_names, &model);
         }
     }
@@ -86,7 +95,12 @@ fn map_row(row: &Map<String, Value>) -> Result<Recall, (RejectReason, Option<Str
     };
 
     let mut brands = Vec::new();
-    for brand in row.get("brands").and_then(Value::as_array).into_iter().flatten() {
+    for brand in row
+        .get("brands")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         if let Some(brand) = brand.as_str() {
             push_clean(&mut brands, brand);
         }
@@ -95,7 +109,10 @@ fn map_row(row: &Map<String, Value>) -> Result<Recall, (RejectReason, Option<Str
         push_clean(&mut brands, &member_text(row, "brand").unwrap_or_default());
     }
     let mut manufacturers = Vec::new();
-    push_clean(&mut manufacturers, &member_text(row, "manufacturer").unwrap_or_default());
+    push_clean(
+        &mut manufacturers,
+        &member_text(row, "manufacturer").unwrap_or_default(),
+    );
 
     Ok(Recall {
         source: agency,

@@ -71,9 +71,12 @@ fn truncated_links_and_curly_quotes() {
          Suffocation; Violates Mandatory Standards for Mattresses; Sold on Amazon by Mengna"
     );
     assert_eq!(mattresses.recall_date, date(2025, 11, 6));
-    assert!(mattresses.hazard.as_deref().is_some_and(|hazard| hazard.starts_with(
-        "The aftermarket mattresses violate the mandatory standard for mattresses, as the"
-    )));
+    assert!(mattresses
+        .hazard
+        .as_deref()
+        .is_some_and(|hazard| hazard.starts_with(
+            "The aftermarket mattresses violate the mandatory standard for mattresses, as the"
+        )));
     assert!(mattresses
         .description
         .as_deref()
@@ -112,16 +115,22 @@ fn toys_text() -> String {
 
 #[test]
 fn bad_rows_are_rejected() {
-    let text = toys_text()
-        .replacen("\n26-294,", "\n,", 1)
-        .replacen("\n25-115,", "\n25-115,too,few\n25-115,", 1);
+    let text = toys_text().replacen("\n26-294,", "\n,", 1).replacen(
+        "\n25-115,",
+        "\n25-115,too,few\n25-115,",
+        1,
+    );
     let mut data = text.into_bytes();
     data.extend_from_slice(b"25-999,,\"October 10, 2024\",,\xFF\xFE,,,,,,,,,,,,,,,,,\n");
     let parsed = parse_bytes(Format::CpscCsv, Path::new("toys_edited.csv"), &data).unwrap();
 
     assert_eq!(parsed.records.len(), 1);
     assert_eq!(parsed.records[0].source_id, "25-115");
-    let reasons: Vec<RejectReason> = parsed.rejected.iter().map(|rejection| rejection.reason).collect();
+    let reasons: Vec<RejectReason> = parsed
+        .rejected
+        .iter()
+        .map(|rejection| rejection.reason)
+        .collect();
     assert_eq!(
         reasons,
         [
@@ -130,7 +139,10 @@ fn bad_rows_are_rejected() {
             RejectReason::MalformedRecord
         ]
     );
-    assert_eq!(parsed.rejected[0].reference, "toys_edited.csv: row 1 (line 2)");
+    assert_eq!(
+        parsed.rejected[0].reference,
+        "toys_edited.csv: row 1 (line 2)"
+    );
 }
 
 #[test]
@@ -142,16 +154,28 @@ fn missing_heading_is_rejected() {
         "\"&nbsp;\"",
         1,
     );
-    let parsed = parse_bytes(Format::CpscCsv, Path::new("toys_edited.csv"), text.as_bytes()).unwrap();
+    let parsed = parse_bytes(
+        Format::CpscCsv,
+        Path::new("toys_edited.csv"),
+        text.as_bytes(),
+    )
+    .unwrap();
     assert_eq!(parsed.records.len(), 1);
     assert_eq!(parsed.rejected.len(), 1);
     assert_eq!(parsed.rejected[0].reason, RejectReason::MissingTitle);
-    assert_eq!(parsed.rejected[0].reference, "toys_edited.csv: row 1 (line 2, 26-294)");
+    assert_eq!(
+        parsed.rejected[0].reference,
+        "toys_edited.csv: row 1 (line 2, 26-294)"
+    );
 }
 
 #[test]
 fn header_without_recall_number_is_malformed() {
     let text = toys_text().replacen("\"Recall Number\"", "\"Number\"", 1);
-    let result = parse_bytes(Format::CpscCsv, Path::new("toys_edited.csv"), text.as_bytes());
+    let result = parse_bytes(
+        Format::CpscCsv,
+        Path::new("toys_edited.csv"),
+        text.as_bytes(),
+    );
     assert!(matches!(result, Err(ParseError::Malformed { .. })));
 }

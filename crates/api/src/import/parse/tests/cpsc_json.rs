@@ -93,7 +93,10 @@ fn entities_and_nbsp_are_cleaned() {
     let parsed = parse_fixture("cpsc_json/flashlights-or-batterypowered-lanterns.json");
     let flashlights = record(&parsed, Agency::Cpsc, "25-016");
     assert_eq!(flashlights.recall_date, date(2024, 10, 10));
-    assert_eq!(flashlights.manufacturers, ["NPW Group, of Cincinnati, Ohio"]);
+    assert_eq!(
+        flashlights.manufacturers,
+        ["NPW Group, of Cincinnati, Ohio"]
+    );
 }
 
 #[test]
@@ -141,11 +144,15 @@ fn missing_number_is_rejected() {
 
 #[test]
 fn blank_title_is_rejected() {
-    let parsed = parse_edited(|json| json["recalls"][0]["Title"] = Value::from(" &nbsp; ")).unwrap();
+    let parsed =
+        parse_edited(|json| json["recalls"][0]["Title"] = Value::from(" &nbsp; ")).unwrap();
     assert!(parsed.records.is_empty());
     assert_eq!(parsed.rejected.len(), 1);
     assert_eq!(parsed.rejected[0].reason, RejectReason::MissingTitle);
-    assert_eq!(parsed.rejected[0].reference, "edited.json: record 1 (25-016)");
+    assert_eq!(
+        parsed.rejected[0].reference,
+        "edited.json: record 1 (25-016)"
+    );
 }
 
 #[test]
@@ -163,7 +170,8 @@ fn non_object_recall_is_rejected() {
 
 #[test]
 fn numeric_recall_number_is_accepted() {
-    let parsed = parse_edited(|json| json["recalls"][0]["RecallNumber"] = Value::from(25016)).unwrap();
+    let parsed =
+        parse_edited(|json| json["recalls"][0]["RecallNumber"] = Value::from(25016)).unwrap();
     assert_eq!(parsed.records.len(), 1);
     assert_eq!(parsed.records[0].source_id, "25-016");
 }
@@ -175,6 +183,10 @@ fn file_without_recalls_is_malformed() {
     });
     assert!(matches!(result, Err(ParseError::Malformed { .. })));
 
-    let result = parse_bytes(Format::CpscJson, Path::new("cut.json"), b"{\"meta\": {\"slug\"");
+    let result = parse_bytes(
+        Format::CpscJson,
+        Path::new("cut.json"),
+        b"{\"meta\": {\"slug\"",
+    );
     assert!(matches!(result, Err(ParseError::Malformed { .. })));
 }

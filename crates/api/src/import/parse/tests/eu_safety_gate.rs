@@ -41,12 +41,18 @@ fn brand_entities_and_categories() {
     assert_eq!(scarves.title, "Scarves – Casual & Comfortable");
     assert_eq!(scarves.brands, ["Casual & Comfortable"]);
     assert_eq!(scarves.country.as_deref(), Some("FI"));
-    assert_eq!(scarves.category.as_deref(), Some("Clothing, textiles and fashion items"));
+    assert_eq!(
+        scarves.category.as_deref(),
+        Some("Clothing, textiles and fashion items")
+    );
     assert!(!scarves.is_child_product);
 
     let balloons = record(&parsed, Agency::EuSafetyGate, "1262/09");
     assert_eq!(balloons.title, "Balloons – Have Fun");
-    assert_eq!(balloons.product_names, ["Art. Number. 2877; production date : September 2008"]);
+    assert_eq!(
+        balloons.product_names,
+        ["Art. Number. 2877; production date : September 2008"]
+    );
     assert!(balloons.is_child_product, "category Toys");
 }
 
@@ -56,7 +62,10 @@ fn early_reports_take_title_from_description() {
     assert_eq!(parsed.records.len(), 2);
 
     let chair = record(&parsed, Agency::EuSafetyGate, "0043/05");
-    assert_eq!(chair.title, "Plastic foldable high chair “Brevi – Pony” (N° 276)");
+    assert_eq!(
+        chair.title,
+        "Plastic foldable high chair “Brevi – Pony” (N° 276)"
+    );
     assert_eq!(chair.recall_date, date(2005, 2, 4));
     assert!(chair.is_child_product);
 
@@ -87,7 +96,10 @@ fn early_reports_take_title_from_description() {
 fn barcodes_and_newer_case_numbers() {
     let parsed = parse_fixture("eu_safety_gate/report_10000001.xml.gz");
     let lotion = record(&parsed, Agency::EuSafetyGate, "A12/00940/20");
-    assert_eq!(lotion.title, "Skin lightening product – Bio Claire Lightening Body Lotion without Hydroquinone");
+    assert_eq!(
+        lotion.title,
+        "Skin lightening product – Bio Claire Lightening Body Lotion without Hydroquinone"
+    );
     assert_eq!(lotion.brands, ["Bio Claire"]);
     assert_eq!(lotion.upcs, ["6181100232165"]);
     assert_eq!(lotion.country.as_deref(), Some("DE"));
@@ -109,11 +121,17 @@ fn northern_ireland_notifications() {
     let seat = record(&parsed, Agency::EuSafetyGate, "SR/01004/26");
     assert_eq!(seat.title, "Children's bathing seat – Baby Bath Stand");
     assert_eq!(seat.country.as_deref(), Some("GB"));
-    assert_eq!(seat.category.as_deref(), Some("Childcare articles and children's equipment"));
+    assert_eq!(
+        seat.category.as_deref(),
+        Some("Childcare articles and children's equipment")
+    );
     assert!(seat.is_child_product);
 
     let puffs = record(&parsed, Agency::EuSafetyGate, "SR/01001/26");
-    assert_eq!(puffs.title, "Expandable toy – Skillmatics Aqua Puffs ‘Watch Your Art Grow’");
+    assert_eq!(
+        puffs.title,
+        "Expandable toy – Skillmatics Aqua Puffs ‘Watch Your Art Grow’"
+    );
     assert_eq!(puffs.brands, ["Skillmatics"]);
     assert_eq!(puffs.upcs, ["8904279510043"]);
     assert_eq!(puffs.recall_date, date(2026, 4, 10));
@@ -123,7 +141,10 @@ fn northern_ireland_notifications() {
 fn angle_bracket_marks_are_kept() {
     let parsed = parse_fixture("eu_safety_gate/report_300.xml.gz");
     let lamp = record(&parsed, Agency::EuSafetyGate, "1291/08");
-    assert_eq!(lamp.title, "Lava lamp – Glitter floating lamp – LAMPARA MOVIMIENTO");
+    assert_eq!(
+        lamp.title,
+        "Lava lamp – Glitter floating lamp – LAMPARA MOVIMIENTO"
+    );
     assert!(lamp
         .description
         .as_deref()
@@ -136,7 +157,9 @@ fn notification_without_names_is_rejected() {
     assert!(parsed.records.is_empty());
     assert_eq!(parsed.rejected.len(), 1);
     assert_eq!(parsed.rejected[0].reason, RejectReason::MissingTitle);
-    assert!(parsed.rejected[0].reference.ends_with("report_412.xml.gz: record 1 (0001/11)"));
+    assert!(parsed.rejected[0]
+        .reference
+        .ends_with("report_412.xml.gz: record 1 (0001/11)"));
 }
 
 #[test]
@@ -144,14 +167,23 @@ fn notifying_countries_map_to_iso_codes() {
     assert_eq!(country_code("The Netherlands"), Some("NL"));
     assert_eq!(country_code("Czechia"), Some("CZ"));
     assert_eq!(country_code("Greece"), Some("GR"));
-    assert_eq!(country_code("United Kingdom in respect of Northern Ireland"), Some("GB"));
+    assert_eq!(
+        country_code("United Kingdom in respect of Northern Ireland"),
+        Some("GB")
+    );
     assert_eq!(country_code(" liechtenstein "), Some("LI"));
     assert_eq!(country_code("People's Republic of China"), None);
 }
 
 #[test]
 fn case_number_shapes() {
-    for id in ["0812/11", "A12/00954/20", "SR/03722/25", "INFO/00012/21", "150/09"] {
+    for id in [
+        "0812/11",
+        "A12/00954/20",
+        "SR/03722/25",
+        "INFO/00012/21",
+        "150/09",
+    ] {
         assert!(is_case_number(id), "{id}");
     }
     for id in ["82495", "12076A", "0812/2011", "/11", "A/B/C/D"] {
@@ -170,7 +202,12 @@ fn missing_case_number_is_rejected() {
          <notifications><caseNumber>0002/11</caseNumber><name>Rattle &amp; teether</name>\
          </notifications></Safety-Gate>"
     );
-    let parsed = parse_bytes(Format::EuSafetyGateXml, Path::new("report.xml"), xml.as_bytes()).unwrap();
+    let parsed = parse_bytes(
+        Format::EuSafetyGateXml,
+        Path::new("report.xml"),
+        xml.as_bytes(),
+    )
+    .unwrap();
     assert_eq!(parsed.rejected.len(), 1);
     assert_eq!(parsed.rejected[0].reason, RejectReason::MissingId);
     assert_eq!(parsed.rejected[0].reference, "report.xml: record 1");
@@ -188,7 +225,11 @@ fn broken_xml_is_malformed() {
         "not xml at all".to_owned(),
     ];
     for xml in inputs {
-        let result = parse_bytes(Format::EuSafetyGateXml, Path::new("report.xml"), xml.as_bytes());
+        let result = parse_bytes(
+            Format::EuSafetyGateXml,
+            Path::new("report.xml"),
+            xml.as_bytes(),
+        );
         assert!(matches!(result, Err(ParseError::Malformed { .. })), "{xml}");
     }
 }

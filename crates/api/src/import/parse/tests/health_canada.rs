@@ -13,15 +13,24 @@ fn every_program_is_imported() {
     let parsed = parse_fixture(FIXTURE);
     assert_eq!(parsed.records.len(), 11);
     assert!(parsed.rejected.is_empty());
-    assert!(parsed.records.iter().all(|recall| recall.feed == Feed::HealthCanada));
-    assert!(parsed.records.iter().all(|recall| recall.country.as_deref() == Some("CA")));
+    assert!(parsed
+        .records
+        .iter()
+        .all(|recall| recall.feed == Feed::HealthCanada));
+    assert!(parsed
+        .records
+        .iter()
+        .all(|recall| recall.country.as_deref() == Some("CA")));
 }
 
 #[test]
 fn consumer_product_maps_fields() {
     let parsed = parse_fixture(FIXTURE);
     let carrier = record(&parsed, Agency::HealthCanada, "82495");
-    assert_eq!(carrier.title, "MEC Shuttlecraft Kid Carrier recalled due to potential fall hazard");
+    assert_eq!(
+        carrier.title,
+        "MEC Shuttlecraft Kid Carrier recalled due to potential fall hazard"
+    );
     assert_eq!(carrier.product_names, ["MEC Shuttlecraft Kid Carrier"]);
     assert_eq!(carrier.hazard.as_deref(), Some("Fall hazard"));
     assert_eq!(carrier.category.as_deref(), Some("Other"));
@@ -42,11 +51,22 @@ fn consumer_product_maps_fields() {
 #[test]
 fn whitespace_and_symbols_are_cleaned() {
     let parsed = parse_fixture(FIXTURE);
-    assert_eq!(record(&parsed, Agency::HealthCanada, "78297").title, "Zenition 50");
+    assert_eq!(
+        record(&parsed, Agency::HealthCanada, "78297").title,
+        "Zenition 50"
+    );
     let stool = record(&parsed, Agency::HealthCanada, "82323");
-    assert_eq!(stool.product_names, ["Boon PIVOT Toddler Tower Kids Kitchen Step Stool"]);
-    assert_eq!(stool.title, "Boon PIVOT Toddler Tower Kids Kitchen Step Stool recalled due to tip-over hazard");
-    assert!(record(&parsed, Agency::HealthCanada, "76201").title.starts_with("Giraffe™ OmniBed Carestation CS1"));
+    assert_eq!(
+        stool.product_names,
+        ["Boon PIVOT Toddler Tower Kids Kitchen Step Stool"]
+    );
+    assert_eq!(
+        stool.title,
+        "Boon PIVOT Toddler Tower Kids Kitchen Step Stool recalled due to tip-over hazard"
+    );
+    assert!(record(&parsed, Agency::HealthCanada, "76201")
+        .title
+        .starts_with("Giraffe™ OmniBed Carestation CS1"));
     assert!(record(&parsed, Agency::HealthCanada, "75629")
         .title
         .contains("Storage & Sterilization Case and Tray"));
@@ -67,7 +87,10 @@ fn missing_values_become_none() {
     );
 
     let french = record(&parsed, Agency::HealthCanada, "73167");
-    assert_eq!(french.title, "Numéro de rappel de Transports Canada - 2023104 - HYUNDAI");
+    assert_eq!(
+        french.title,
+        "Numéro de rappel de Transports Canada - 2023104 - HYUNDAI"
+    );
     assert_eq!(french.category, None);
     assert_eq!(french.hazard, None);
 }
@@ -93,18 +116,34 @@ fn rejections_and_malformed_files() {
     let data = br#"[{"NID": "1", "Title": " "}, {"NID": null, "Title": "Crib"}, "82495",
                     {"NID": 2, "Title": "Crib recall", "Last updated": "2020-01-02"}]"#;
     let parsed = parse_bytes(Format::HealthCanadaJson, Path::new("hc.json"), data).unwrap();
-    let reasons: Vec<RejectReason> = parsed.rejected.iter().map(|rejection| rejection.reason).collect();
+    let reasons: Vec<RejectReason> = parsed
+        .rejected
+        .iter()
+        .map(|rejection| rejection.reason)
+        .collect();
     assert_eq!(
         reasons,
-        [RejectReason::MissingTitle, RejectReason::MissingId, RejectReason::MalformedRecord]
+        [
+            RejectReason::MissingTitle,
+            RejectReason::MissingId,
+            RejectReason::MalformedRecord
+        ]
     );
     assert_eq!(parsed.rejected[0].reference, "hc.json: record 1 (1)");
     assert_eq!(parsed.records.len(), 1);
     assert_eq!(parsed.records[0].source_id, "2");
     assert!(parsed.records[0].is_child_product);
 
-    let result = parse_bytes(Format::HealthCanadaJson, Path::new("hc.json"), b"{\"NID\": \"1\"}");
+    let result = parse_bytes(
+        Format::HealthCanadaJson,
+        Path::new("hc.json"),
+        b"{\"NID\": \"1\"}",
+    );
     assert!(matches!(result, Err(ParseError::Malformed { .. })));
-    let result = parse_bytes(Format::HealthCanadaJson, Path::new("hc.json"), b"[{\"NID\": \"1\"");
+    let result = parse_bytes(
+        Format::HealthCanadaJson,
+        Path::new("hc.json"),
+        b"[{\"NID\": \"1\"",
+    );
     assert!(matches!(result, Err(ParseError::Malformed { .. })));
 }

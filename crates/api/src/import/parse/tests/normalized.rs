@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 
 use super::parse_fixture;
 use crate::import::parse::normalized::read_normalized;
-use crate::import::parse::{detect_format, parse_bytes, parse_file, write_normalized, Format, RejectReason};
+use crate::import::parse::{
+    detect_format, parse_bytes, parse_file, write_normalized, Format, RejectReason,
+};
 
 /// A file path in the system temporary folder that is removed on drop.
 struct TemporaryFile(PathBuf);
@@ -68,14 +70,30 @@ fn invalid_lines_are_rejected() {
     ));
     let data = lines.join("\n");
 
-    let parsed = parse_bytes(Format::Normalized, Path::new("sample.jsonl"), data.as_bytes()).unwrap();
+    let parsed = parse_bytes(
+        Format::Normalized,
+        Path::new("sample.jsonl"),
+        data.as_bytes(),
+    )
+    .unwrap();
     assert_eq!(parsed.records.len(), 2);
-    let reasons: Vec<RejectReason> = parsed.rejected.iter().map(|rejection| rejection.reason).collect();
+    let reasons: Vec<RejectReason> = parsed
+        .rejected
+        .iter()
+        .map(|rejection| rejection.reason)
+        .collect();
     assert_eq!(
         reasons,
-        [RejectReason::MissingId, RejectReason::MalformedRecord, RejectReason::MissingTitle]
+        [
+            RejectReason::MissingId,
+            RejectReason::MalformedRecord,
+            RejectReason::MissingTitle
+        ]
     );
-    assert_eq!(parsed.rejected[2].reference, "sample.jsonl: record 5 (26-712)");
+    assert_eq!(
+        parsed.rejected[2].reference,
+        "sample.jsonl: record 5 (26-712)"
+    );
 }
 
 #[test]

@@ -13,9 +13,18 @@ fn republished_records_keep_their_agency() {
     let parsed = parse_fixture(FIXTURE);
     assert_eq!(parsed.records.len(), 10);
     assert!(parsed.rejected.is_empty());
-    assert!(parsed.records.iter().all(|recall| recall.feed == Feed::OecdGlobalRecalls));
+    assert!(parsed
+        .records
+        .iter()
+        .all(|recall| recall.feed == Feed::OecdGlobalRecalls));
 
-    let count = |agency| parsed.records.iter().filter(|recall| recall.source == agency).count();
+    let count = |agency| {
+        parsed
+            .records
+            .iter()
+            .filter(|recall| recall.source == agency)
+            .count()
+    };
     assert_eq!(count(Agency::Cpsc), 6);
     assert_eq!(count(Agency::HealthCanada), 1);
     assert_eq!(count(Agency::EuSafetyGate), 1);
@@ -33,7 +42,10 @@ fn republished_records_keep_their_agency() {
 
     let solar = record(&parsed, Agency::Oecd, "JP:E0000002467");
     assert_eq!(solar.country.as_deref(), Some("JP"));
-    assert_eq!(solar.url.as_deref(), Some("http://www.recall.go.jp/new/detail.php?rcl=00000002467"));
+    assert_eq!(
+        solar.url.as_deref(),
+        Some("http://www.recall.go.jp/new/detail.php?rcl=00000002467")
+    );
 
     let blanket = record(&parsed, Agency::Oecd, "AU:PS1135095");
     assert_eq!(blanket.title, "Weet-Bix Wearable Blanket");
@@ -65,10 +77,16 @@ fn cpsc_numbers_are_canonical() {
     assert!(hammocks.is_child_product);
 
     let toys = record(&parsed, Agency::Cpsc, "01-160A");
-    assert!(!toys.is_child_product, "\"toys\" is not a strict child word");
+    assert!(
+        !toys.is_child_product,
+        "\"toys\" is not a strict child word"
+    );
 
     let lamps = record(&parsed, Agency::Cpsc, "10-135");
-    assert_eq!(lamps.title, "Discovery Kids™ Animated Marine and Safari Lamps");
+    assert_eq!(
+        lamps.title,
+        "Discovery Kids™ Animated Marine and Safari Lamps"
+    );
 }
 
 #[test]
@@ -78,10 +96,9 @@ fn recent_rows_without_tags() {
     assert_eq!(lights.recall_date, date(2026, 8, 20));
     assert_eq!(lights.category, None);
     assert!(lights.image_urls.is_empty());
-    assert!(lights
-        .description
-        .as_deref()
-        .is_some_and(|text| text.starts_with("This recall involves JINHEZO Mini Waterproof LED Tea Lights.")));
+    assert!(lights.description.as_deref().is_some_and(
+        |text| text.starts_with("This recall involves JINHEZO Mini Waterproof LED Tea Lights.")
+    ));
     // Without `ext_url`, the portal page is the link.
     assert!(lights
         .url

@@ -16,12 +16,18 @@ fn patterns_compile() {
 
 #[test]
 fn clean_text_decodes_entities() {
-    assert_eq!(clean_text("Casual &amp; Comfortable"), "Casual & Comfortable");
+    assert_eq!(
+        clean_text("Casual &amp; Comfortable"),
+        "Casual & Comfortable"
+    );
     assert_eq!(
         clean_text("between&nbsp;20 and&nbsp;58 inches"),
         "between 20 and 58 inches"
     );
-    assert_eq!(clean_text("Retira del Mercado L&#225;mparas"), "Retira del Mercado Lámparas");
+    assert_eq!(
+        clean_text("Retira del Mercado L&#225;mparas"),
+        "Retira del Mercado Lámparas"
+    );
     assert_eq!(clean_text("Kids&#x2122; Lamps"), "Kids™ Lamps");
     // Escaped twice in an EU report.
     assert_eq!(clean_text("63 &amp;micro;g/kg"), "63 µg/kg");
@@ -39,11 +45,17 @@ fn clean_text_collapses_whitespace() {
 fn clean_text_removes_broken_anchors() {
     let hazard = "which violate the https://cpsc.gov/Business--Manufacturing/Business-Education/\
                   Business-Gu\u{2026} lang=\"EN-US\">Federal Hazardous Substances Act.&nbsp;";
-    assert_eq!(clean_text(hazard), "which violate the Federal Hazardous Substances Act.");
+    assert_eq!(
+        clean_text(hazard),
+        "which violate the Federal Hazardous Substances Act."
+    );
 
     let hazard = "the mandatory standard for&nbsp;https://www.federalregister.gov/documents/\
                   2022/02/15/2022-02414/safety-\u{2026} mattresses, as the";
-    assert_eq!(clean_text(hazard), "the mandatory standard for mattresses, as the");
+    assert_eq!(
+        clean_text(hazard),
+        "the mandatory standard for mattresses, as the"
+    );
 
     let hazard = "Business-Education/Toy-Safety\"\u{2026} and electrical requirements";
     assert_eq!(
@@ -101,7 +113,10 @@ fn clean_opt_drops_empty_values() {
     assert_eq!(clean_opt(None), None);
     assert_eq!(clean_opt(Some(" \u{a0} ")), None);
     assert_eq!(clean_opt(Some("<br/>")), None);
-    assert_eq!(clean_opt(Some(" Fall hazard ")), Some("Fall hazard".to_owned()));
+    assert_eq!(
+        clean_opt(Some(" Fall hazard ")),
+        Some("Fall hazard".to_owned())
+    );
 }
 
 #[test]
@@ -120,7 +135,15 @@ fn parse_date_reads_every_source_format() {
 
 #[test]
 fn parse_date_rejects_invalid_text() {
-    for text in ["", "null", "2026-13-01", "2026-02-30", "32/01/2020", "2026-03-26X", "Unknown"] {
+    for text in [
+        "",
+        "null",
+        "2026-13-01",
+        "2026-02-30",
+        "32/01/2020",
+        "2026-03-26X",
+        "Unknown",
+    ] {
         assert_eq!(parse_date(text), None, "{text:?}");
     }
     // A multi-byte character where the separator is expected must not panic.
@@ -139,7 +162,14 @@ fn cpsc_ids_are_canonical() {
 
 #[test]
 fn non_cpsc_ids_are_not_canonicalized() {
-    for id in ["", "H-0891-2026", "NHTSA-72C001000", "CPSC-GEN-f0c6cb0c28", "123456", "2634"] {
+    for id in [
+        "",
+        "H-0891-2026",
+        "NHTSA-72C001000",
+        "CPSC-GEN-f0c6cb0c28",
+        "123456",
+        "2634",
+    ] {
         assert_eq!(canonical_cpsc_id(id), None, "{id:?}");
     }
 }
@@ -157,19 +187,32 @@ fn barcodes_from_free_text() {
     );
     assert_eq!(extract_barcodes("EAN 4006381333931"), ["4006381333931"]);
     assert_eq!(extract_barcodes("8-888881-199301"), ["8888881199301"]);
-    assert_eq!(extract_barcodes("1) 6417084112132, 1) 6417084112132"), ["6417084112132"]);
+    assert_eq!(
+        extract_barcodes("1) 6417084112132, 1) 6417084112132"),
+        ["6417084112132"]
+    );
 }
 
 #[test]
 fn barcodes_skip_other_numbers() {
-    for text in ["", "Unknown", "27811 05604", "2023-16", "*1804001*", "1171-080092 9232633-0208-09111"] {
+    for text in [
+        "",
+        "Unknown",
+        "27811 05604",
+        "2023-16",
+        "*1804001*",
+        "1171-080092 9232633-0208-09111",
+    ] {
         assert!(extract_barcodes(text).is_empty(), "{text:?}");
     }
 }
 
 #[test]
 fn barcode_digits_keeps_digits() {
-    assert_eq!(barcode_digits("0-12345-67890-5").as_deref(), Some("012345678905"));
+    assert_eq!(
+        barcode_digits("0-12345-67890-5").as_deref(),
+        Some("012345678905")
+    );
     assert_eq!(barcode_digits("n/a"), None);
 }
 
@@ -179,8 +222,14 @@ fn labelled_upcs_from_fda_product_names() {
         extract_labelled_upcs("Net weight: 31.7oz (900gm). UPC: 813267020335. Firm name"),
         ["813267020335"]
     );
-    assert_eq!(extract_labelled_upcs("UPC Code# 850015736018"), ["850015736018"]);
-    assert_eq!(extract_labelled_upcs("UPC CODE 3 10310 40000 2."), ["310310400002"]);
+    assert_eq!(
+        extract_labelled_upcs("UPC Code# 850015736018"),
+        ["850015736018"]
+    );
+    assert_eq!(
+        extract_labelled_upcs("UPC CODE 3 10310 40000 2."),
+        ["310310400002"]
+    );
     assert_eq!(
         extract_labelled_upcs("UPC 50428318034 and 41220164578"),
         ["50428318034", "41220164578"]
@@ -222,7 +271,10 @@ fn child_words_skip_broad_words() {
 
 #[test]
 fn cpsc_slugs() {
-    assert_eq!(humanize_slug("strollers-and-car-seats"), "Strollers and car seats");
+    assert_eq!(
+        humanize_slug("strollers-and-car-seats"),
+        "Strollers and car seats"
+    );
     assert_eq!(humanize_slug(""), "");
     assert!(is_cpsc_child_slug("cribs"));
     assert!(is_cpsc_child_slug("babies-and-kids"));

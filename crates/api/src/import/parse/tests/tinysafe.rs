@@ -16,10 +16,22 @@ fn every_row_is_a_child_product() {
     assert_eq!(parsed.records.len(), 13);
     assert!(parsed.rejected.is_empty());
     assert!(parsed.records.iter().all(|recall| recall.is_child_product));
-    assert!(parsed.records.iter().all(|recall| recall.feed == Feed::TinysafeUs));
-    assert!(parsed.records.iter().all(|recall| recall.country.as_deref() == Some("US")));
+    assert!(parsed
+        .records
+        .iter()
+        .all(|recall| recall.feed == Feed::TinysafeUs));
+    assert!(parsed
+        .records
+        .iter()
+        .all(|recall| recall.country.as_deref() == Some("US")));
 
-    let count = |agency| parsed.records.iter().filter(|recall| recall.source == agency).count();
+    let count = |agency| {
+        parsed
+            .records
+            .iter()
+            .filter(|recall| recall.source == agency)
+            .count()
+    };
     assert_eq!(count(Agency::Cpsc), 8);
     assert_eq!(count(Agency::Fda), 4);
     assert_eq!(count(Agency::Nhtsa), 1);
@@ -57,9 +69,18 @@ fn cpsc_rows_map_fields() {
 #[test]
 fn cpsc_ids_are_normalised() {
     let parsed = parse_fixture(FIXTURE);
-    assert_eq!(record(&parsed, Agency::Cpsc, "14-181").recall_date, date(2014, 5, 15));
-    assert_eq!(record(&parsed, Agency::Cpsc, "01-160A").brands, ["Raymond Geddes"]);
-    assert_eq!(record(&parsed, Agency::Cpsc, "00-107B").title, "CPSC, Hangouts Recall Baby Hammocks");
+    assert_eq!(
+        record(&parsed, Agency::Cpsc, "14-181").recall_date,
+        date(2014, 5, 15)
+    );
+    assert_eq!(
+        record(&parsed, Agency::Cpsc, "01-160A").brands,
+        ["Raymond Geddes"]
+    );
+    assert_eq!(
+        record(&parsed, Agency::Cpsc, "00-107B").title,
+        "CPSC, Hangouts Recall Baby Hammocks"
+    );
     // TinySafe's own id for a CPSC safety message is not a recall number.
     let message = record(&parsed, Agency::Cpsc, "CPSC-GEN-f0c6cb0c28");
     assert_eq!(message.recall_date, date(2008, 12, 31));
@@ -86,10 +107,17 @@ fn fda_rows_use_display_name_and_upcs() {
     let parsed = parse_fixture(FIXTURE);
 
     let formula = record(&parsed, Agency::Fda, "H-0891-2026");
-    assert_eq!(formula.title, "a2 Platinum Premium infant formula Milk-based Powder…");
-    assert!(formula.product_names[0].starts_with("a2 Platinum Premium infant formula Milk-based Powder with Iron"));
+    assert_eq!(
+        formula.title,
+        "a2 Platinum Premium infant formula Milk-based Powder…"
+    );
+    assert!(formula.product_names[0]
+        .starts_with("a2 Platinum Premium infant formula Milk-based Powder with Iron"));
     assert_eq!(formula.upcs, ["813267020335"]);
-    assert_eq!(formula.hazard.as_deref(), Some("Possible contamination with Cereulide toxin."));
+    assert_eq!(
+        formula.hazard.as_deref(),
+        Some("Possible contamination with Cereulide toxin.")
+    );
     assert_eq!(formula.category.as_deref(), Some("Food & formula"));
     assert_eq!(formula.recall_date, date(2026, 5, 1));
 
@@ -101,7 +129,10 @@ fn fda_rows_use_display_name_and_upcs() {
     assert_eq!(teething.brands, ["Gerber"]);
 
     let kit = record(&parsed, Agency::Fda, "Z-1931-2026");
-    assert_eq!(kit.title, "LSL Healthcare, Infant Central Line Dressing Change Kit");
+    assert_eq!(
+        kit.title,
+        "LSL Healthcare, Infant Central Line Dressing Change Kit"
+    );
     assert_eq!(
         kit.remedy.as_deref(),
         Some(
@@ -117,7 +148,10 @@ fn nhtsa_row_maps_models() {
     let parsed = parse_fixture(FIXTURE);
     let seats = record(&parsed, Agency::Nhtsa, "NHTSA-72C001000");
     assert_eq!(seats.title, "Five Filer Bros. Child Seats");
-    assert_eq!(seats.product_names, ["Five Filer Bros. FIVE FILER BROS.", "FIVE FILER BROS."]);
+    assert_eq!(
+        seats.product_names,
+        ["Five Filer Bros. FIVE FILER BROS.", "FIVE FILER BROS."]
+    );
     assert_eq!(seats.manufacturers, ["FIVE"]);
     assert_eq!(seats.brands, ["Five Filer Bros"]);
     assert_eq!(seats.recall_date, date(1972, 5, 1));
@@ -139,7 +173,12 @@ fn parse_edited(edit: impl FnOnce(&mut Value), extra_lines: &[&str]) -> Parsed {
     let mut lines = vec![row.to_string()];
     lines.extend(extra_lines.iter().map(|line| line.to_string()));
     let input = lines.join("\n");
-    parse_bytes(Format::TinysafeJsonl, Path::new("edited.jsonl"), input.as_bytes()).unwrap()
+    parse_bytes(
+        Format::TinysafeJsonl,
+        Path::new("edited.jsonl"),
+        input.as_bytes(),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -148,7 +187,10 @@ fn unknown_agency_is_rejected() {
     assert!(parsed.records.is_empty());
     assert_eq!(parsed.rejected.len(), 1);
     assert_eq!(parsed.rejected[0].reason, RejectReason::UnknownAgency);
-    assert_eq!(parsed.rejected[0].reference, "edited.jsonl: record 1 (26-641)");
+    assert_eq!(
+        parsed.rejected[0].reference,
+        "edited.jsonl: record 1 (26-641)"
+    );
 }
 
 #[test]
@@ -169,7 +211,10 @@ fn missing_id_and_title_are_rejected() {
 
 #[test]
 fn invalid_lines_are_rejected() {
-    let parsed = parse_edited(|_| {}, &["", "{\"source\": \"CPSC\", \"recall_id\"", "[1, 2]", "  "]);
+    let parsed = parse_edited(
+        |_| {},
+        &["", "{\"source\": \"CPSC\", \"recall_id\"", "[1, 2]", "  "],
+    );
     assert_eq!(parsed.records.len(), 1);
     let rejected: Vec<(RejectReason, &str)> = parsed
         .rejected
