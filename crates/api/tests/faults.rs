@@ -224,3 +224,45 @@ async fn concurrent_readiness_calls_share_one_query() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(postgres.count_statements("SELECT 1") - before, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_searches_turn_slo_critical() {
+    let mut postgres = ThrowawayPostgres::start();
+    let app = TestApp::spawn_against(&postgres.url("babyshield"), FAST).await;
+    let idle = app.get("/api/v1/monitoring/slo").await;
+    assert_eq!(idle.json["overall_status"], "ok", "{}", idle.text);
+
+    for i in 0..200 {
+        let response = app.search(json!({"product": format!("crib {i}")})).await;
+        assert_eq!(response.status, 200);
+    }
+    let healthy = app.get("/api/v1/monitoring/slo").await;
+    assert_eq!(healthy.json["overall_status"], "ok", "{}", healthy.text);
+    assert_eq!(healthy.json["objectives"]["availability"]["events"]["5m"], 200);
+
+    // 11 failures in 211 requests: a 5.2 % error rate, a burn rate of 52.
+    postgres.stop();
+    for i in 0..11 {
+        let response = app.search(json!({"product": format!("stroller {i}")})).await;
+        assert_eq!(response.status, 503);
+    }
+    let report = app.get("/api/v1/monitoring/slo").await.json;
+    assert_eq!(report["overall_status"], "critical", "{report}");
+    let availability = &report["objectives"]["availability"];
+    assert_eq!(availability["status"], "critical");
+    assert_eq!(availability["events"]["5m"], 211);
+    assert_eq!(availability["bad_events"]["5m"], 11);
+    let fast_burn = availability["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|alert| alert["name"] == "fast_burn")
+        .unwrap();
+    assert_eq!(fast_burn["firing"], true, "{fast_burn}");
+
+    // Probe, readiness and scrape calls never count.
+    app.get("/api/v1/monitoring/readyz").await;
+    app.get("/metrics").await;
+    let after = app.get("/api/v1/monitoring/slo").await.json;
+    assert_eq!(after["objectives"]["availability"]["events"]["5m"], 211);
+}

@@ -148,3 +148,23 @@ async fn metrics_pass_promtool_check() {
     assert!(output.status.success(), "promtool: {report}");
     assert_eq!(report.trim(), "", "promtool reported problems");
 }
+
+#[tokio::test]
+async fn slo_without_traffic_has_only_finite_numbers() {
+    let app = TestApp::spawn().await;
+    let response = app.get("/api/v1/monitoring/slo").await;
+    assert_eq!(response.status, 200);
+    assert_eq!(response.json["overall_status"], "ok");
+    assert!(!response.text.contains("null"), "{}", response.text);
+    assert_eq!(response.json["objectives"]["availability"]["error_budget"]["remaining_ratio"], 1.0);
+
+    let metrics = app.get("/metrics").await.text;
+    let slo_lines: Vec<&str> = metrics.lines().filter(|l| l.starts_with("slo_")).collect();
+    assert!(slo_lines.len() >= 100, "only {} slo_ series", slo_lines.len());
+    for line in slo_lines {
+        let value = line.rsplit(' ').next().unwrap();
+        let parsed: f64 = value.parse().unwrap();
+        assert!(parsed.is_finite(), "{line}");
+        assert!(line.contains("objective=\"") && line.contains("window=\""), "{line}");
+    }
+}
