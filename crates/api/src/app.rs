@@ -9,7 +9,9 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::Uri;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::Router;
+use axum::error_handling::HandleErrorLayer;
+use axum::{BoxError, Router};
+use tower::ServiceBuilder;
 use babyshield_monitoring::{
     BuildInfo, DependencyCheck, Metrics, MonitoringState, Probe, Prober, Readiness,
     RequestTracking, SloTracker,
@@ -212,8 +214,20 @@ pub fn router(state: &AppState, config: &Config) -> Router {
         slo: Arc::clone(&state.slo),
     });
     let request_timeout = config.request_timeout();
+    let body_limits = BodyLimits {
+        max_bytes: config.max_body_bytes,
+        timeout: Duration::from_millis(config.body_timeout_ms),
+    };
 
     let identify = middleware::from_fn_with_state(Arc::clone(&state.identifier), identify);
+    // Shedding is outermost, so a request past capacity costs neither a
+    // key lookup nor a rate-limit round trip.
+    let shed_over_capacity = ServiceBuilder::new()
+        .layer(HandleErrorLayer::new(|_: BoxError| async {
+            ApiError::Overloaded
+        }))
+        .load_shed()
+        .concurrency_limit(config.max_concurrent_searches.max(1));
     let search = search::router(SearchState {
         pool: state.pool.clone(),
         cache: Arc::clone(&state.cache),
@@ -222,7 +236,8 @@ pub fn router(state: &AppState, config: &Config) -> Router {
         Arc::clone(&state.limiter),
         limit_requests,
     ))
-    .route_layer(identify.clone());
+    .route_layer(identify.clone())
+    .route_layer(shed_over_capacity);
 
     let mut app = Router::new()
         .merge(monitoring)
@@ -236,6 +251,9 @@ pub fn router(state: &AppState, config: &Config) -> Router {
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(middleware::from_fn(move |request: Request, next: Next| {
             enforce_timeout(request_timeout, request, next)
+        }))
+        .layer(middleware::from_fn(move |request: Request, next: Next| {
+            buffer_body(body_limits, request, next)
         }))
         .layer(middleware::from_fn_with_state(
             RequestTracking {
@@ -253,6 +271,39 @@ async fn enforce_timeout(limit: Duration, request: Request, next: Next) -> Respo
         Ok(response) => response,
         Err(_) => ApiError::Timeout.into_response(),
     }
+}
+
+/// Size and time limits of request bodies.
+#[derive(Debug, Clone, Copy)]
+struct BodyLimits {
+    max_bytes: usize,
+    timeout: Duration,
+}
+
+/// Reads the whole request body before routing, within the size and time
+/// limits: a body trickled byte by byte gets 408 when its time is up
+/// instead of holding the request open, and an oversized one 413 as soon as
+/// it passes the limit.
+async fn buffer_body(limits: BodyLimits, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let read = axum::body::to_bytes(body, limits.max_bytes);
+    let bytes = match tokio::time::timeout(limits.timeout, read).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(error)) => {
+            let too_large = std::error::Error::source(&error)
+                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
+            return match too_large {
+                true => ApiError::InvalidJson {
+                    status: axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    detail: format!("The request body is larger than {} bytes.", limits.max_bytes),
+                },
+                false => ApiError::BadRequest("the request body could not be read".into()),
+            }
+            .into_response();
+        }
+        Err(_) => return ApiError::BodyTimeout(limits.timeout.as_millis() as u64).into_response(),
+    };
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await
 }
 
 async fn not_found(uri: Uri) -> ApiError {

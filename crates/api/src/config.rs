@@ -263,6 +263,17 @@ pub struct Config {
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 64 * 1024, global = true)]
     pub max_body_bytes: usize,
 
+    /// Time limit for receiving a request body, in milliseconds; a slower
+    /// client gets 408.
+    #[arg(long, env = "BODY_TIMEOUT_MS", default_value_t = 5000, global = true)]
+    pub body_timeout_ms: u64,
+
+    /// Searches in flight at once; beyond it, searches are shed at once with
+    /// 503 and `Retry-After` instead of queueing until every request is
+    /// slow.
+    #[arg(long, env = "MAX_CONCURRENT_SEARCHES", default_value_t = 32, global = true)]
+    pub max_concurrent_searches: usize,
+
     /// After SIGTERM or Ctrl-C: how long readiness answers 503 while new
     /// requests are still accepted, so the load balancer stops routing first,
     /// in seconds.

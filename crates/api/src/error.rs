@@ -39,6 +39,12 @@ pub enum ApiError {
         /// Seconds until the window resets, at least 1.
         retry_after_seconds: u64,
     },
+    /// The request body did not arrive within its time limit.
+    #[error("the request body was not received within {0} ms")]
+    BodyTimeout(u64),
+    /// The service is at its concurrency limit and shed the request.
+    #[error("the service is at capacity")]
+    Overloaded,
     /// Redis failed where the operation has no fallback.
     #[error("redis unavailable")]
     RedisUnavailable(String),
@@ -87,6 +93,8 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::RedisUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::DatabaseUnavailable(_) | ApiError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -106,6 +114,8 @@ impl ApiError {
             ApiError::Forbidden(_) => "FORBIDDEN",
             ApiError::RateLimited { .. } => "RATE_LIMITED",
             ApiError::RedisUnavailable(_) => "REDIS_UNAVAILABLE",
+            ApiError::BodyTimeout(_) => "REQUEST_TIMEOUT",
+            ApiError::Overloaded => "OVERLOADED",
             ApiError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             ApiError::DatabaseUnavailable(_) => "DATABASE_UNAVAILABLE",
             ApiError::Timeout => "TIMEOUT",
@@ -123,6 +133,7 @@ impl ApiError {
             }
             ApiError::Timeout => "The request took too long; retry shortly.".to_owned(),
             ApiError::RedisUnavailable(_) => "Redis is unavailable; retry shortly.".to_owned(),
+            ApiError::Overloaded => "The service is at capacity; retry after the Retry-After delay.".to_owned(),
             ApiError::Internal(_) => "An unexpected error occurred.".to_owned(),
             other => other.to_string(),
         }
@@ -149,7 +160,9 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if status.is_server_error() {
+        // Shed requests are counted, not logged: under overload a line per
+        // request would add to the load.
+        if status.is_server_error() && !matches!(self, ApiError::Overloaded) {
             // Logged once, here, inside the request span; the cause chain
             // never holds a password because connection URLs are not part of
             // sqlx's error text.
@@ -158,6 +171,7 @@ impl IntoResponse for ApiError {
         let kind = match self {
             ApiError::DatabaseUnavailable(_) => Some(ErrorKind::Database),
             ApiError::RedisUnavailable(_) => Some(ErrorKind::Redis),
+            ApiError::Overloaded => Some(ErrorKind::Overload),
             ApiError::Timeout => Some(ErrorKind::Timeout),
             ApiError::Internal(_) => Some(ErrorKind::Internal),
             _ => None,

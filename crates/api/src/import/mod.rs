@@ -87,7 +87,10 @@ pub fn read_paths(paths: &[PathBuf]) -> anyhow::Result<(Vec<Recall>, ImportSumma
 }
 
 /// Keeps one record per (agency, recall id): the one from the feed of
-/// highest priority, the first read among equals. Counts rejections.
+/// highest priority, the first read among equals, with empty fields filled
+/// from the other copies. A recall is a child product when any copy says so,
+/// because the same CPSC recall is filed under several categories and only
+/// some are child categories. Counts rejections.
 pub fn merge(parsed: Vec<Parsed>, summary: &mut ImportSummary) -> Vec<Recall> {
     let mut kept: HashMap<(Agency, String), Recall> = HashMap::new();
     let mut order: Vec<(Agency, String)> = Vec::new();
@@ -102,7 +105,10 @@ pub fn merge(parsed: Vec<Parsed>, summary: &mut ImportSummary) -> Vec<Recall> {
                 Some(existing) => {
                     summary.duplicates += 1;
                     if record.feed.priority() > existing.feed.priority() {
-                        *existing = record;
+                        let older = std::mem::replace(existing, record);
+                        fill_gaps(existing, older);
+                    } else {
+                        fill_gaps(existing, record);
                     }
                 }
                 None => {
@@ -112,14 +118,38 @@ pub fn merge(parsed: Vec<Parsed>, summary: &mut ImportSummary) -> Vec<Recall> {
             }
         }
     }
-    let recalls: Vec<Recall> = order
-        .into_iter()
-        .filter_map(|key| kept.remove(&key))
-        .collect();
+    let recalls: Vec<Recall> = order.into_iter().filter_map(|key| kept.remove(&key)).collect();
     for recall in &recalls {
         *summary.by_agency.entry(recall.source.code()).or_default() += 1;
     }
     recalls
+}
+
+/// Fills the empty fields of `winner` from another copy of the same recall.
+fn fill_gaps(winner: &mut Recall, other: Recall) {
+    fn fill<T>(slot: &mut Option<T>, value: Option<T>) {
+        if slot.is_none() {
+            *slot = value;
+        }
+    }
+    fn fill_list(slot: &mut Vec<String>, values: Vec<String>) {
+        if slot.is_empty() {
+            *slot = values;
+        }
+    }
+    winner.is_child_product |= other.is_child_product;
+    fill(&mut winner.recall_date, other.recall_date);
+    fill(&mut winner.description, other.description);
+    fill(&mut winner.hazard, other.hazard);
+    fill(&mut winner.remedy, other.remedy);
+    fill(&mut winner.category, other.category);
+    fill(&mut winner.country, other.country);
+    fill(&mut winner.url, other.url);
+    fill_list(&mut winner.product_names, other.product_names);
+    fill_list(&mut winner.brands, other.brands);
+    fill_list(&mut winner.manufacturers, other.manufacturers);
+    fill_list(&mut winner.image_urls, other.image_urls);
+    fill_list(&mut winner.upcs, other.upcs);
 }
 
 /// Imports files or folders into the database and returns what changed.

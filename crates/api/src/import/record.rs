@@ -76,8 +76,12 @@ impl Feed {
     /// the same recall; higher wins.
     pub fn priority(self) -> i16 {
         match self {
-            Feed::CpscJson => 50,
-            Feed::CpscCsv => 40,
+            // The cpsc.gov CSV export is the agency's own file; the JSON set
+            // was merged by a third party and carries a few titles and
+            // remedies of other recalls, so the CSV's text wins and the JSON
+            // fills in what the CSV lacks (images, UPCs).
+            Feed::CpscCsv => 50,
+            Feed::CpscJson => 45,
             Feed::HealthCanada | Feed::EuSafetyGate => 40,
             Feed::TinysafeUs => 30,
             Feed::OecdGlobalRecalls => 10,

@@ -119,7 +119,7 @@ fn map_recall(
 }
 
 /// Returns the text of `field` in each object of the array `array`, e.g.
-/// `Products[].Name`; values that are not text are skipped.
+/// `Products[].Name`. Values that are not text are skipped.
 fn nested_texts<'a>(
     recall: &'a Map<String, Value>,
     array: &str,

@@ -1,11 +1,10 @@
-//! Tests of the recall parsers on real excerpts of the public data sets
-//! (`tests/fixtures/recalls/`; its README names each publisher).
+//! Tests of the recall parsers on real excerpts of the public data sets in
+//! `tests/fixtures/recalls/`, whose README names each publisher.
 
 mod cpsc_csv;
 mod cpsc_json;
 mod eu_safety_gate;
 mod files;
-mod full_data_tmp;
 mod health_canada;
 mod normalized;
 mod oecd;
