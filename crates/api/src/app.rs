@@ -5,13 +5,12 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::Uri;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::error_handling::HandleErrorLayer;
 use axum::{BoxError, Router};
-use tower::ServiceBuilder;
 use babyshield_monitoring::{
     BuildInfo, DependencyCheck, Metrics, MonitoringState, Probe, Prober, Readiness,
     RequestTracking, SloTracker,
@@ -19,6 +18,7 @@ use babyshield_monitoring::{
 use babyshield_slo::SystemClock;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
+use tower::ServiceBuilder;
 
 use crate::cache::SearchCache;
 use crate::checks::{redis_pool, PostgresCheck, RedisCheck};
@@ -295,7 +295,10 @@ async fn buffer_body(limits: BodyLimits, request: Request, next: Next) -> Respon
             return match too_large {
                 true => ApiError::InvalidJson {
                     status: axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-                    detail: format!("The request body is larger than {} bytes.", limits.max_bytes),
+                    detail: format!(
+                        "The request body is larger than {} bytes.",
+                        limits.max_bytes
+                    ),
                 },
                 false => ApiError::BadRequest("the request body could not be read".into()),
             }
@@ -303,7 +306,8 @@ async fn buffer_body(limits: BodyLimits, request: Request, next: Next) -> Respon
         }
         Err(_) => return ApiError::BodyTimeout(limits.timeout.as_millis() as u64).into_response(),
     };
-    next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
 }
 
 async fn not_found(uri: Uri) -> ApiError {

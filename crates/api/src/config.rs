@@ -271,7 +271,12 @@ pub struct Config {
     /// Searches in flight at once; beyond it, searches are shed at once with
     /// 503 and `Retry-After` instead of queueing until every request is
     /// slow.
-    #[arg(long, env = "MAX_CONCURRENT_SEARCHES", default_value_t = 32, global = true)]
+    #[arg(
+        long,
+        env = "MAX_CONCURRENT_SEARCHES",
+        default_value_t = 32,
+        global = true
+    )]
     pub max_concurrent_searches: usize,
 
     /// After SIGTERM or Ctrl-C: how long readiness answers 503 while new

@@ -133,7 +133,9 @@ impl ApiError {
             }
             ApiError::Timeout => "The request took too long; retry shortly.".to_owned(),
             ApiError::RedisUnavailable(_) => "Redis is unavailable; retry shortly.".to_owned(),
-            ApiError::Overloaded => "The service is at capacity; retry after the Retry-After delay.".to_owned(),
+            ApiError::Overloaded => {
+                "The service is at capacity; retry after the Retry-After delay.".to_owned()
+            }
             ApiError::Internal(_) => "An unexpected error occurred.".to_owned(),
             other => other.to_string(),
         }
@@ -184,6 +186,12 @@ impl IntoResponse for ApiError {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
+            }
+            ApiError::Overloaded => {
+                // Shedding lasts only as long as the current burst.
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             ApiError::Unauthorized(_) => {
                 response

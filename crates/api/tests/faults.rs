@@ -238,12 +238,17 @@ async fn failing_searches_turn_slo_critical() {
     }
     let healthy = app.get("/api/v1/monitoring/slo").await;
     assert_eq!(healthy.json["overall_status"], "ok", "{}", healthy.text);
-    assert_eq!(healthy.json["objectives"]["availability"]["events"]["5m"], 200);
+    assert_eq!(
+        healthy.json["objectives"]["availability"]["events"]["5m"],
+        200
+    );
 
     // 11 failures in 211 requests: a 5.2 % error rate, a burn rate of 52.
     postgres.stop();
     for i in 0..11 {
-        let response = app.search(json!({"product": format!("stroller {i}")})).await;
+        let response = app
+            .search(json!({"product": format!("stroller {i}")}))
+            .await;
         assert_eq!(response.status, 503);
     }
     let report = app.get("/api/v1/monitoring/slo").await.json;
@@ -265,4 +270,32 @@ async fn failing_searches_turn_slo_critical() {
     app.get("/metrics").await;
     let after = app.get("/api/v1/monitoring/slo").await.json;
     assert_eq!(after["objectives"]["availability"]["events"]["5m"], 211);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn searches_past_capacity_are_shed_at_once() {
+    let postgres = ThrowawayPostgres::start();
+    let mut flags = FAST.to_vec();
+    flags.extend(["--max-concurrent-searches", "1"]);
+    let app =
+        std::sync::Arc::new(TestApp::spawn_against(&postgres.url("babyshield"), &flags).await);
+
+    // A frozen database holds the one permitted search until its acquire
+    // timeout; the next search must not queue behind it.
+    postgres.pause();
+    let slow = {
+        let app = std::sync::Arc::clone(&app);
+        tokio::spawn(async move { app.search(json!({"product": "held search"})).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (shed, took) = timed(&app, app.search(json!({"product": "shed search"}))).await;
+    assert!(took < Duration::from_millis(100), "shedding took {took:?}");
+    assert_problem(&shed, 503, "OVERLOADED");
+    assert_eq!(shed.headers.get("retry-after").unwrap(), "1");
+    assert_eq!(app.get("/api/v1/monitoring/healthz").await.status, 200);
+
+    postgres.unpause();
+    let held = slow.await.unwrap().status.as_u16();
+    assert!(held == 200 || held == 503, "held search answered {held}");
+    assert!(error_count(&app.get("/metrics").await.text, "overload") >= 1);
 }

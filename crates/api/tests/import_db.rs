@@ -57,12 +57,17 @@ async fn recall_in_several_feeds_is_stored_once() {
     assert_eq!(row.get::<String, _>("date"), "2026-02-26");
     // Only some copies file it under a child category; any copy counts.
     assert!(row.get::<bool, _>("is_child_product"));
-    assert!(row.get::<String, _>("title").contains("Children’s Fingerpainting"));
+    assert!(row
+        .get::<String, _>("title")
+        .contains("Children’s Fingerpainting"));
     // The images come from the JSON copy, which the CSV lacks.
     assert_eq!(row.get::<i32, _>("images"), 3);
     let hazard: String = row.get("hazard");
     assert!(!hazard.contains("lang="), "{hazard}");
-    assert!(!hazard.contains('<') && !hazard.contains("&nbsp;"), "{hazard}");
+    assert!(
+        !hazard.contains('<') && !hazard.contains("&nbsp;"),
+        "{hazard}"
+    );
 }
 
 #[tokio::test]
@@ -95,29 +100,34 @@ async fn awkward_records_are_cleaned() {
     .unwrap();
     assert_eq!(markup, 0);
 
-    let non_ascii: String =
-        sqlx::query_scalar("SELECT title FROM recalls_enhanced WHERE source = 'CPSC' AND source_id = '10-135'")
-            .fetch_one(pool)
-            .await
-            .unwrap();
+    let non_ascii: String = sqlx::query_scalar(
+        "SELECT title FROM recalls_enhanced WHERE source = 'CPSC' AND source_id = '10-135'",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
     assert!(non_ascii.contains("Lámparas"), "{non_ascii}");
-    let trademark: String =
-        sqlx::query_scalar("SELECT title FROM recalls_enhanced WHERE source = 'FDA' AND source_id = 'DT-20250418'")
-            .fetch_one(pool)
-            .await
-            .unwrap();
+    let trademark: String = sqlx::query_scalar(
+        "SELECT title FROM recalls_enhanced WHERE source = 'FDA' AND source_id = 'DT-20250418'",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
     assert_eq!(trademark, "Gerber® Soothe N Chew® Teething Sticks");
 }
 
 #[tokio::test]
 async fn imported_recalls_are_searchable() {
     let app = TestApp::spawn().await;
-    app.import_fixtures(&["health_canada", "eu_safety_gate"]).await;
+    app.import_fixtures(&["health_canada", "eu_safety_gate"])
+        .await;
     let response = app.search(json!({"product": "toddler tower"})).await;
     assert_eq!(response.status, 200);
     assert_eq!(response.json["data"]["items"][0]["id"], "82323");
     assert_eq!(response.json["data"]["items"][0]["country"], "CA");
 
-    let bath = app.search(json!({"product": "bathing seat", "agencies": ["EU_SAFETY_GATE"]})).await;
+    let bath = app
+        .search(json!({"product": "bathing seat", "agencies": ["EU_SAFETY_GATE"]}))
+        .await;
     assert_eq!(bath.json["data"]["items"][0]["id"], "SR/01004/26");
 }

@@ -156,15 +156,25 @@ async fn slo_without_traffic_has_only_finite_numbers() {
     assert_eq!(response.status, 200);
     assert_eq!(response.json["overall_status"], "ok");
     assert!(!response.text.contains("null"), "{}", response.text);
-    assert_eq!(response.json["objectives"]["availability"]["error_budget"]["remaining_ratio"], 1.0);
+    assert_eq!(
+        response.json["objectives"]["availability"]["error_budget"]["remaining_ratio"],
+        1.0
+    );
 
     let metrics = app.get("/metrics").await.text;
     let slo_lines: Vec<&str> = metrics.lines().filter(|l| l.starts_with("slo_")).collect();
-    assert!(slo_lines.len() >= 100, "only {} slo_ series", slo_lines.len());
+    assert!(
+        slo_lines.len() >= 100,
+        "only {} slo_ series",
+        slo_lines.len()
+    );
     for line in slo_lines {
         let value = line.rsplit(' ').next().unwrap();
         let parsed: f64 = value.parse().unwrap();
         assert!(parsed.is_finite(), "{line}");
-        assert!(line.contains("objective=\"") && line.contains("window=\""), "{line}");
+        assert!(
+            line.contains("objective=\"") && line.contains("window=\""),
+            "{line}"
+        );
     }
 }

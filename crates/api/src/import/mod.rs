@@ -118,7 +118,10 @@ pub fn merge(parsed: Vec<Parsed>, summary: &mut ImportSummary) -> Vec<Recall> {
             }
         }
     }
-    let recalls: Vec<Recall> = order.into_iter().filter_map(|key| kept.remove(&key)).collect();
+    let recalls: Vec<Recall> = order
+        .into_iter()
+        .filter_map(|key| kept.remove(&key))
+        .collect();
     for recall in &recalls {
         *summary.by_agency.entry(recall.source.code()).or_default() += 1;
     }
