@@ -270,3 +270,74 @@ async fn sigterm_lets_started_requests_finish() {
     };
     assert!(status.success(), "exit status {status}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn schemathesis_finds_no_contract_violation() {
+    let client = reqwest::Client::new();
+    let mut service = Service::start_with(&[("ADMIN_TOKEN", "contract-test-token")]);
+    service.wait_ready(&client).await;
+    let schema = format!("{}/api/v1/openapi.json", service.base);
+
+    // Bounded: at most 100 generated cases per operation, deterministic.
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("schemathesis")
+            .args(["run", &schema])
+            .args([
+                "--checks",
+                "not_a_server_error,response_schema_conformance,content_type_conformance",
+            ])
+            .args(["--max-examples", "100", "--generation-deterministic"])
+            .args(["--request-timeout", "10"])
+            .args(["-H", "Authorization: Bearer contract-test-token"])
+            .output()
+            .expect("schemathesis runs (PyPI package schemathesis; scripts/tools.sh installs it)")
+    })
+    .await
+    .unwrap();
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "schemathesis failed:\n{report}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(report.contains("No issues found"), "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn trickled_body_times_out_with_408() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let client = reqwest::Client::new();
+    let mut service = Service::start_with(&[("BODY_TIMEOUT_MS", "1000")]);
+    service.wait_ready(&client).await;
+    let address = service.base.trim_start_matches("http://").to_owned();
+
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head = format!(
+        "POST /api/v1/search/advanced HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: 64\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let started = Instant::now();
+    let trickle = async {
+        for byte in b"{\"product\":\"crib\"".iter().cycle() {
+            if stream.write_all(&[*byte]).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    // The server answers while the client is still sending.
+    let _ = tokio::time::timeout(Duration::from_millis(2500), trickle).await;
+    let mut response = vec![0u8; 2048];
+    let read = tokio::time::timeout(Duration::from_secs(2), stream.read(&mut response))
+        .await
+        .expect("the server answers or closes")
+        .unwrap_or(0);
+    let text = String::from_utf8_lossy(&response[..read]);
+    assert!(
+        text.starts_with("HTTP/1.1 408"),
+        "response after {:?}: {text}",
+        started.elapsed()
+    );
+    assert!(text.contains("application/problem+json"), "{text}");
+}

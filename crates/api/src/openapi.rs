@@ -32,6 +32,7 @@ use utoipa::OpenApi;
         babyshield_monitoring::readiness::ReadinessReport,
         babyshield_monitoring::readiness::CheckDetail,
         babyshield_monitoring::probes::ProbeResult,
+        babyshield_monitoring::router::ProbeName,
         crate::admin::CacheCleared,
         crate::admin::MemoryReleased,
     )),

@@ -66,13 +66,24 @@ pub fn router(state: MonitoringState) -> Router {
     router.with_state(state)
 }
 
+/// Names of the probes the service registers, for the OpenAPI document.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum ProbeName {
+    /// `/api/v1/monitoring/healthz` over the service's own listener.
+    Healthz,
+    /// A search for the canary recall.
+    Search,
+}
+
 /// Runs one synthetic probe now: 200 with `success: true`, or 503 with
 /// `success: false` and the error.
 #[utoipa::path(
     get,
     path = "/api/v1/monitoring/probe/{name}",
     tag = "monitoring",
-    params(("name" = String, Path, description = "Probe name: `healthz` or `search`")),
+    params(("name" = ProbeName, Path, description = "Probe to run")),
     responses(
         (status = 200, description = "The probe passed", body = crate::probes::ProbeResult),
         (status = 503, description = "The probe failed", body = crate::probes::ProbeResult)

@@ -31,34 +31,60 @@ pub struct SearchRequest {
     /// Product text, 2–200 characters. Quotes make a phrase, `or` an
     /// alternative, a leading `-` excludes a word; misspelt words are
     /// corrected to the nearest known word.
+    #[schema(min_length = 2, max_length = 200, example = "crib")]
     pub product: Option<String>,
     /// Same as `product`; used when `product` is absent.
+    #[schema(min_length = 2, max_length = 200)]
     pub query: Option<String>,
-    /// Words that must all match.
+    /// Words that must all match, each 2–200 characters.
+    #[schema(max_items = 20)]
     pub keywords: Option<Vec<String>>,
     /// Exact recall id as the agency publishes it, e.g. `26-342`.
+    #[schema(max_length = 100, example = "26-191")]
     pub id: Option<String>,
     /// Agency codes: CPSC, FDA, NHTSA, HEALTH_CANADA, EU_SAFETY_GATE, OECD.
+    #[schema(max_items = 20, inline, value_type = Option<Vec<AgencyCode>>)]
     pub agencies: Option<Vec<String>>,
     /// Brand or manufacturer, matched as a substring.
+    #[schema(max_length = 200)]
     pub brand: Option<String>,
     /// Hazard text, matched as a substring.
+    #[schema(max_length = 200)]
     pub hazard: Option<String>,
     /// Product category, matched as a substring.
+    #[schema(max_length = 200)]
     pub product_category: Option<String>,
     /// ISO 3166-1 alpha-2 code of the country that issued the recall.
+    #[schema(pattern = "^[A-Za-z]{2}$", example = "US")]
     pub country: Option<String>,
     /// Earliest recall date, `YYYY-MM-DD`.
+    #[schema(format = Date, example = "2024-01-01")]
     pub date_from: Option<String>,
-    /// Latest recall date, `YYYY-MM-DD`.
+    /// Latest recall date, `YYYY-MM-DD`, not before `date_from`.
+    #[schema(format = Date, example = "2026-12-31")]
     pub date_to: Option<String>,
     /// Page size, 1–100; default 20.
+    #[schema(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// Results to skip, 0–10000; not with `nextCursor`.
+    #[schema(minimum = 0, maximum = 10000)]
     pub offset: Option<i64>,
     /// Cursor from the previous page's `nextCursor`.
     #[serde(rename = "nextCursor")]
     pub next_cursor: Option<String>,
+}
+
+/// Agency codes accepted in `agencies`, as documented in the OpenAPI
+/// document; matching is case-insensitive.
+#[derive(utoipa::ToSchema)]
+#[allow(clippy::upper_case_acronyms, non_camel_case_types, dead_code)]
+enum AgencyCode {
+    CPSC,
+    FDA,
+    NHTSA,
+    HEALTH_CANADA,
+    EU_SAFETY_GATE,
+    OECD,
 }
 
 /// A validated search.
