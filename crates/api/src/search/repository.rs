@@ -14,6 +14,10 @@ use crate::search::request::SearchQuery;
 /// shorter words is too coarse to pick the right replacement.
 const MIN_CORRECTED_CHARS: usize = 4;
 
+/// Recalls a word must occur in to be taken as spelt right whatever similar
+/// words exist.
+const MIN_TRUSTED_FREQUENCY: i32 = 5;
+
 /// One recall of a result page.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RecallRow {
@@ -78,12 +82,14 @@ pub async fn correct_spelling(pool: &PgPool, text: &str) -> Result<String, sqlx:
     if words.is_empty() {
         return Ok(text.to_owned());
     }
-    // A candidate replaces a word when it is at least ten times as frequent:
-    // an unknown word (frequency 0) takes any similar word, while a known
-    // but rare word, often a typo in the source data itself ("pacifer"),
-    // gives way only to a much more common and closely similar word.
-    // Among candidates, similarity weighted by the log of the frequency
-    // wins, so "strollr" becomes "stroller", not the rarer "stroll".
+    // A word known from at least `MIN_TRUSTED_FREQUENCY` recalls is kept as
+    // it is, which also skips the trigram lookup for most words. Otherwise a
+    // candidate replaces it when the candidate is at least ten times as
+    // frequent: an unknown word (frequency 0) takes any similar word, while
+    // a rare one, often a typo in the source data itself ("pacifer"), gives
+    // way only to a much more common and closely similar word. Among
+    // candidates, similarity weighted by the log of the frequency wins, so
+    // "strollr" becomes "stroller", not the rarer "stroll".
     let corrections: Vec<(String, Option<String>)> = sqlx::query_as(
         "SELECT w.word, s.word
          FROM unnest($1::text[]) AS w(word)
@@ -92,7 +98,8 @@ pub async fn correct_spelling(pool: &PgPool, text: &str) -> Result<String, sqlx:
          ) known
          LEFT JOIN LATERAL (
              SELECT t.word FROM search_terms t
-             WHERE t.word % w.word
+             WHERE known.frequency < $2
+               AND t.word % w.word
                AND t.frequency > 10 * known.frequency
                AND (known.frequency = 0 OR similarity(t.word, w.word) >= 0.5)
              ORDER BY similarity(t.word, w.word) * ln(t.frequency + 1.0) DESC, t.word
@@ -100,6 +107,7 @@ pub async fn correct_spelling(pool: &PgPool, text: &str) -> Result<String, sqlx:
          ) s ON true",
     )
     .bind(&words)
+    .bind(MIN_TRUSTED_FREQUENCY)
     .fetch_all(pool)
     .await?;
 
