@@ -87,19 +87,22 @@ check "rule and dashboard queries" promql_queries .
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
+# Errors are checked by hand below because `set -e` does not apply inside
+# functions that run as the condition of `if` or `||`.
 fresh_copy() {
-  rm -rf "$scratch/root"
-  mkdir -p "$scratch/root"
-  cp -r prometheus deploy grafana tests Dockerfile .dockerignore rust-toolchain.toml "$scratch/root/"
+  rm -rf "$scratch/root" &&
+    mkdir -p "$scratch/root" &&
+    cp -r prometheus deploy grafana tests Dockerfile .dockerignore rust-toolchain.toml "$scratch/root/"
 }
 
 # Usage: expect_rejected DESCRIPTION FILE SED_SCRIPT CHECK
 expect_rejected() {
   local description=$1 file=$2 sed_script=$3 check_function=$4
-  fresh_copy
   local target="$scratch/root/$file"
-  cp "$target" "$scratch/original"
-  sed -i -e "$sed_script" "$target"
+  if ! fresh_copy || ! cp "$target" "$scratch/original" || ! sed -i -e "$sed_script" "$target"; then
+    echo "   could not prepare the broken copy of $file: $description" >&2
+    return 1
+  fi
   if cmp -s "$target" "$scratch/original"; then
     echo "   mutation left $file unchanged: $description" >&2
     return 1

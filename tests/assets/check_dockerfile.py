@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Check the Dockerfile and .dockerignore against the project's rules.
 
-hadolint covers general Dockerfile practice; this script covers what is
+hadolint covers general Dockerfile practice. This script covers what is
 specific to babyshield-api:
   - the Rust image version equals the channel pinned in rust-toolchain.toml;
   - every base image has a pinned tag or digest, never `latest`;

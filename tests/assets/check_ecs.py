@@ -5,11 +5,13 @@ Validates deploy/ecs/task-definition.json (RegisterTaskDefinition input),
 deploy/ecs/service.json (CreateService input) and
 deploy/ecs/target-group.json (elbv2 CreateTargetGroup input) against the
 request shapes of botocore's bundled service models, without calling AWS.
-Then checks the project's rules: the container health check runs the
-binary's healthcheck subcommand, secrets come only from `secrets`, the root
-filesystem is read-only, the user is not root, stopTimeout leaves 5 seconds
-after SHUTDOWN_DEADLINE_SECONDS, the memory limit sits above the
-HighMemoryUsage threshold, and the load balancer checks readiness.
+Then checks the project's rules:
+  - the container health check runs the binary's healthcheck subcommand;
+  - secrets come only from `secrets`, never from `environment`;
+  - the root filesystem is read-only and the user is not root;
+  - stopTimeout leaves 5 seconds after SHUTDOWN_DEADLINE_SECONDS;
+  - the memory hard limit sits just above the HighMemoryUsage threshold;
+  - the load balancer's health check requests the readiness endpoint.
 
 Exits 1 and lists every violation when any check fails.
 """
@@ -43,12 +45,11 @@ DEFAULT_SHUTDOWN_DEADLINE_SECONDS = 25
 STOP_MARGIN_SECONDS = 5
 # Fargate's maximum stopTimeout.
 FARGATE_MAX_STOP_TIMEOUT = 120
-# The memory alert should fire with at least this share of the hard limit
-# still free, and no more than this share: otherwise it is too late to act,
-# or it fires on normal use.
+# Allowed share of the hard limit above the HighMemoryUsage threshold. With
+# less the alert comes too late to act, and with more it fires on normal use.
 MEMORY_HEADROOM_RANGE = (0.05, 0.30)
 
-# Files, their AWS service and operation.
+# Each input file with the AWS service and operation it is written for.
 INPUTS = [
     ("deploy/ecs/task-definition.json", "ecs", "RegisterTaskDefinition"),
     ("deploy/ecs/service.json", "ecs", "CreateService"),
@@ -71,7 +72,7 @@ class Report:
 
 
 def validate_shapes(report: Report, root: Path) -> dict[str, dict]:
-    """Validate each file against its botocore input shape; return the parsed files."""
+    """Validate each file against its botocore input shape and return the parsed files."""
     session = botocore.session.get_session()
     validator = botocore.validate.ParamValidator()
     documents = {}
@@ -210,7 +211,7 @@ def check_target_group(report: Report, group: dict, service: dict) -> None:
     report.require(group.get("HealthCheckPath") == READINESS_PATH, where, f"HealthCheckPath must be {READINESS_PATH}")
     report.require(group.get("Port") == CONTAINER_PORT, where, f"Port must be {CONTAINER_PORT}")
     report.require(group.get("TargetType") == "ip", where, "TargetType must be ip for awsvpc tasks")
-    report.require(group.get("Matcher", {}).get("HttpCode") == "200", where, "Matcher.HttpCode must be 200: readyz answers 503 when not ready")
+    report.require(group.get("Matcher", {}).get("HttpCode") == "200", where, "Matcher.HttpCode must be 200: readyz returns 503 when not ready")
     names = [b.get("targetGroupArn", "").split(":targetgroup/")[-1].split("/")[0] for b in service.get("loadBalancers", [])]
     report.require(group.get("Name") in names, where, f"Name {group.get('Name')!r} does not match the service's targetGroupArn {names}")
 

@@ -134,7 +134,7 @@ REQUIRED_ALERTS = {
 SLO_WINDOWS = ["5m", "30m", "1h", "6h", "1d", "3d"]
 RECORD_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*:[a-zA-Z0-9_]+:[a-zA-Z0-9_]+$")
 
-# Sample values for Grafana's built-in variables; any valid duration will do.
+# Sample values for Grafana's built-in variables. Any valid duration will do.
 GRAFANA_BUILTINS = {
     "__rate_interval": "1m",
     "__interval": "1m",
@@ -155,22 +155,17 @@ class Report:
 
 
 def strip_strings(expr: str) -> str:
-    """Replace PromQL string literals with empty strings."""
+    """Replace PromQL string literals with "" so that their contents match no pattern."""
     return re.sub(r'"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|`[^`]*`', '""', expr)
 
 
 def selectors(expr: str) -> list[tuple[str, list[str]]]:
     """Return (metric name, label names of its matchers) for each selector."""
     found = []
-    for match in re.finditer(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{([^}]*)\}", strip_strings_keep(expr)):
+    for match in re.finditer(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{([^}]*)\}", strip_strings(expr)):
         labels = re.findall(r"([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)", match.group(2))
         found.append((match.group(1), labels))
     return found
-
-
-def strip_strings_keep(expr: str) -> str:
-    """Blank out string contents but keep the quotes, so braces stay paired."""
-    return re.sub(r'"(?:\\.|[^"\\])*"', '""', expr)
 
 
 def metric_names(expr: str) -> set[str]:
@@ -224,7 +219,7 @@ def load_rule_files(root: Path) -> list[tuple[Path, dict]]:
 
 
 def check_rules(report: Report, root: Path) -> dict[str, set[str]]:
-    """Check every rule file; return the recorded series and their labels."""
+    """Check every rule file and return the recorded series with their labels."""
     rule_files = load_rule_files(root)
     if not rule_files:
         report.fail(str(root), "no rule files under prometheus/rules or deploy/prometheus")
@@ -316,7 +311,7 @@ def variable_values(dashboard: dict) -> dict[str, str]:
 
 
 def substitute(expr: str, values: dict[str, str]) -> tuple[str, list[str]]:
-    """Replace $name and ${name} variables; return the result and unknown names."""
+    """Replace $name and ${name} variables and return the result with the unknown names."""
     unknown: list[str] = []
 
     def replace(match: re.Match) -> str:
