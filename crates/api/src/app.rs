@@ -264,7 +264,7 @@ pub fn router(state: &AppState, config: &Config) -> Router {
         ))
 }
 
-/// Answers 503 problem+json when a request runs past `limit`; the request's
+/// Returns 503 problem+json when a request runs past `limit`; the request's
 /// future is dropped, which cancels its database query.
 async fn enforce_timeout(limit: Duration, request: Request, next: Next) -> Response {
     match tokio::time::timeout(limit, next.run(request)).await {
@@ -321,7 +321,7 @@ async fn method_not_allowed() -> ApiError {
 }
 
 /// Prepares, binds and serves until SIGTERM or Ctrl-C, then shuts down
-/// gracefully: readiness answers 503 at once, new requests are still
+/// gracefully: readiness returns 503 at once, new requests are still
 /// accepted for the drain delay, in-flight requests finish, and the process
 /// exits by the shutdown deadline at the latest.
 pub async fn serve(config: Config) -> anyhow::Result<()> {

@@ -13,7 +13,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// Everything a request can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// The request is invalid; the text says which value and why.
+    /// The request is invalid; the text names the value and the rule.
     #[error("{0}")]
     BadRequest(String),
     /// The body is not JSON of the expected shape.
@@ -21,7 +21,7 @@ pub enum ApiError {
     InvalidJson {
         /// 400, 413 or 415 as axum's JSON extractor decided.
         status: StatusCode,
-        /// What was wrong with the body.
+        /// Description of the problem with the body.
         detail: String,
     },
     /// No route matches the path.
@@ -73,7 +73,7 @@ pub struct Problem {
     pub title: String,
     /// HTTP status code.
     pub status: u16,
-    /// What went wrong with this request.
+    /// Explanation specific to this request.
     pub detail: String,
     /// Stable machine-readable code, e.g. `BAD_REQUEST`.
     pub code: String,
@@ -166,7 +166,7 @@ impl IntoResponse for ApiError {
         // request would add to the load.
         if status.is_server_error() && !matches!(self, ApiError::Overloaded) {
             // Logged once, here, inside the request span; the cause chain
-            // never holds a password because connection URLs are not part of
+            // never contains a password because connection URLs are not part of
             // sqlx's error text.
             tracing::error!(error = %self, cause = ?std::error::Error::source(&self).map(ToString::to_string), "request failed");
         }

@@ -24,7 +24,7 @@ pub const KEY_PREFIX: &str = "bsk_";
 /// Most API-key lookups kept in memory.
 const MAX_CACHED_KEYS: usize = 10_000;
 
-/// Who sent a request, as stored in the request extensions.
+/// Identity of a request's sender, as stored in the request extensions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     /// User id of the API key, or the client IP address without one.
@@ -103,7 +103,7 @@ impl Identifier {
 }
 
 /// Middleware that puts a [`Caller`] in the request extensions; a request
-/// with an invalid API key answers 401.
+/// with an invalid API key gets 401.
 pub async fn identify(
     State(identifier): State<Arc<Identifier>>,
     mut request: Request,

@@ -97,7 +97,6 @@ pub struct Metrics {
     pub probe_success: GaugeVec,
     /// `probe_duration_seconds{probe}` of the last run.
     pub probe_duration: GaugeVec,
-    /// `slo_*` gauges are registered by [`Metrics::register_gauge_vec`].
     build_info: Gauge,
     scrape_hooks: Arc<std::sync::RwLock<Vec<ScrapeHook>>>,
 }

@@ -17,7 +17,7 @@ pub trait Probe: Send + Sync + 'static {
     /// Name used in the route and the `probe` label, e.g. `search`.
     fn name(&self) -> &'static str;
 
-    /// Runs the probe once; the error says what failed.
+    /// Runs the probe once; the error describes the failure.
     fn run(&self) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>>;
 }
 
@@ -30,7 +30,7 @@ pub struct ProbeResult {
     pub success: bool,
     /// Run time, in seconds.
     pub duration_seconds: f64,
-    /// What failed, when it failed.
+    /// Error text of a failed run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }

@@ -18,9 +18,9 @@ use tokio::time::Instant;
 /// Result of one dependency check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CheckOutcome {
-    /// The dependency answered.
+    /// The dependency responded.
     Ok,
-    /// The dependency failed; the text says how (never a secret).
+    /// The dependency failed; the text describes how (never a secret).
     Failed(String),
     /// The dependency is switched off by configuration.
     Disabled,
@@ -62,7 +62,7 @@ pub struct CheckDetail {
     pub status: &'static str,
     /// Time the check took, in milliseconds.
     pub latency_ms: f64,
-    /// What failed, when it failed.
+    /// Error text of a failed check.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }

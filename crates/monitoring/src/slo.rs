@@ -1,5 +1,6 @@
 //! Serves the SLO engine: records each finished request whose route counts,
-//! answers `GET /api/v1/monitoring/slo`, and exports `slo_*` gauges.
+//! evaluates it for `GET /api/v1/monitoring/slo`, and exports `slo_*`
+//! gauges.
 
 use std::sync::Arc;
 use std::time::Duration;
