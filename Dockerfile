@@ -23,6 +23,9 @@ COPY --from=planner /app/recipe.json recipe.json
 # the compiled dependencies until one of them changes.
 RUN cargo chef cook --release --locked --recipe-path recipe.json -p babyshield-api
 COPY . .
+# The context has no .git, so the build_info metric's commit comes from
+# --build-arg BABYSHIELD_COMMIT=$(git rev-parse --short=12 HEAD).
+ARG BABYSHIELD_COMMIT=unknown
 # The recall sample (data/) and the migrations are compiled into the binary.
 RUN cargo build --release --locked -p babyshield-api --bin babyshield-api
 

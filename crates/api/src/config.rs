@@ -147,10 +147,11 @@ pub struct Config {
     )]
     pub rate_limit_report_below: u64,
 
-    /// Client addresses of proxies whose `X-Forwarded-For` is trusted,
-    /// comma-separated; empty trusts none.
-    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', global = true)]
-    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Addresses or CIDR ranges of proxies whose `X-Forwarded-For` is
+    /// trusted, comma-separated (e.g. `10.0.0.0/16` for a load balancer's
+    /// subnets); empty trusts none.
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network, global = true)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 
     /// How long an API-key lookup is reused, in seconds; a revoked key stops
     /// working within this time.
@@ -408,6 +409,15 @@ impl Config {
     }
 }
 
+/// Parses a CIDR range, or a single address as a range of one.
+fn parse_network(value: &str) -> Result<ipnet::IpNet, String> {
+    let value = value.trim();
+    value
+        .parse::<ipnet::IpNet>()
+        .or_else(|_| value.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{value:?} is not an IP address or CIDR range"))
+}
+
 /// Returns `url` with any password replaced by `***`, for logs and errors.
 pub fn mask_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
@@ -441,6 +451,21 @@ mod tests {
             mask_url("redis://:hunter2@cache:6379/0"),
             "redis://:***@cache:6379/0"
         );
+    }
+
+    #[test]
+    fn trusted_proxies_accept_addresses_and_ranges() {
+        assert_eq!(
+            parse_network("10.0.0.0/16").unwrap().to_string(),
+            "10.0.0.0/16"
+        );
+        assert_eq!(
+            parse_network(" 192.0.2.7 ").unwrap().to_string(),
+            "192.0.2.7/32"
+        );
+        assert_eq!(parse_network("::1").unwrap().to_string(), "::1/128");
+        assert!(parse_network("10.0.0.0/33").is_err());
+        assert!(parse_network("proxy.local").is_err());
     }
 
     #[test]

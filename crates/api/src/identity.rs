@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use ipnet::IpNet;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
@@ -36,7 +37,7 @@ pub struct Caller {
 /// Resolves callers; shared by every request.
 pub struct Identifier {
     pool: PgPool,
-    trusted_proxies: Vec<IpAddr>,
+    trusted_proxies: Vec<IpNet>,
     cache_for: Duration,
     /// Key hash to (user id or `None` for an unknown key, time looked up).
     cache: Mutex<HashMap<String, (Option<String>, Instant)>>,
@@ -45,7 +46,7 @@ pub struct Identifier {
 impl Identifier {
     /// Creates the identifier. Key lookups, found or not, are cached for
     /// `cache_for`, so a revoked key stops working within that time.
-    pub fn new(pool: PgPool, trusted_proxies: Vec<IpAddr>, cache_for: Duration) -> Identifier {
+    pub fn new(pool: PgPool, trusted_proxies: Vec<IpNet>, cache_for: Duration) -> Identifier {
         Identifier {
             pool,
             trusted_proxies,
@@ -88,7 +89,7 @@ impl Identifier {
     /// proxy.
     pub fn client_ip(&self, peer: Option<IpAddr>, forwarded_for: Option<&str>) -> Option<IpAddr> {
         let peer = peer?;
-        if !self.trusted_proxies.contains(&peer) {
+        if !self.is_trusted(peer) {
             return Some(peer);
         }
         let Some(header) = forwarded_for else {
@@ -97,8 +98,14 @@ impl Identifier {
         header
             .rsplit(',')
             .filter_map(|entry| entry.trim().parse::<IpAddr>().ok())
-            .find(|ip| !self.trusted_proxies.contains(ip))
+            .find(|ip| !self.is_trusted(*ip))
             .or(Some(peer))
+    }
+
+    fn is_trusted(&self, address: IpAddr) -> bool {
+        self.trusted_proxies
+            .iter()
+            .any(|network| network.contains(&address))
     }
 }
 
@@ -208,12 +215,25 @@ mod tests {
 
     #[tokio::test]
     async fn forwarded_for_is_read_from_trusted_proxy() {
-        let identifier = identifier(&["10.0.0.1", "10.0.0.2"]);
+        let identifier = identifier(&["10.0.0.1/32", "10.0.0.2/32"]);
         let ip = identifier.client_ip(
             Some("10.0.0.1".parse().unwrap()),
             Some("198.51.100.9, 198.51.100.1, 10.0.0.2"),
         );
         assert_eq!(ip, Some("198.51.100.1".parse().unwrap()));
+    }
+
+    #[tokio::test]
+    async fn trusted_range_skips_every_proxy_in_it() {
+        let identifier = identifier(&["10.0.0.0/16"]);
+        let ip = identifier.client_ip(
+            Some("10.0.3.4".parse().unwrap()),
+            Some("198.51.100.20, 10.0.9.9"),
+        );
+        assert_eq!(ip, Some("198.51.100.20".parse().unwrap()));
+        let outside =
+            identifier.client_ip(Some("10.1.0.1".parse().unwrap()), Some("198.51.100.20"));
+        assert_eq!(outside, Some("10.1.0.1".parse().unwrap()));
     }
 
     #[test]
