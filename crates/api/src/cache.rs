@@ -85,6 +85,9 @@ impl SearchCache {
                 .await
                 .flatten();
         }
+        // NOTE: an import run by another process cannot clear this map, so
+        // without Redis a new import shows in searches only once the cached
+        // pages expire, within the TTL.
         let local = self.local.as_ref()?.lock().ok()?;
         match local.get(key) {
             Some((bytes, stored)) if stored.elapsed() < self.ttl => Some(bytes.clone()),
