@@ -24,6 +24,7 @@ VARIANTS=(bare tracked axum-prometheus)
 SERVER_BIN="$CARGO_TARGET_DIR/release/http-overhead"
 TICKS_PER_SECOND="$(getconf CLK_TCK)"
 
+need_packages wrk
 if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
     (cd "$BENCH_DIR/http-overhead" && cargo build --release -q)
 fi

@@ -32,10 +32,15 @@ bench_cleanup() {
         setpriv --reuid=postgres --regid=postgres --init-groups \
             "$PG_BIN/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1 || true
     done
+    # Instances drain for SHUTDOWN_DRAIN_DELAY_SECONDS after SIGTERM; a
+    # benchmark's teardown need not wait for that.
     sleep 0.5
-    for pid in "${BENCH_PIDS[@]}"; do
-        kill -KILL "$pid" 2>/dev/null || true
-    done
+    {
+        for pid in "${BENCH_PIDS[@]}"; do
+            kill -KILL "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+        done
+    } 2>/dev/null
     rm -rf "$BENCH_TMP"
 }
 trap bench_cleanup EXIT
@@ -53,6 +58,18 @@ machine_header() {
     echo "cpu: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores"
     echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "rustc: $(rustc --version 2>/dev/null || echo unknown)"
+}
+
+# Installs the Debian packages named in $@ that are missing (needs root).
+need_packages() {
+    local missing=() package
+    for package in "$@"; do
+        dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+    done
+    if ((${#missing[@]})); then
+        echo "installing ${missing[*]}" >&2
+        apt-get install -y -q "${missing[@]}" >/dev/null
+    fi
 }
 
 # Builds the service and the load generator (release) unless SKIP_BUILD=1.

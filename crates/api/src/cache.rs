@@ -73,6 +73,9 @@ impl SearchCache {
     }
 
     async fn lookup(&self, key: &str) -> Option<Vec<u8>> {
+        if self.ttl.is_zero() {
+            return None;
+        }
         if let Some(redis) = &self.redis {
             let key = key.to_owned();
             return redis
@@ -97,6 +100,10 @@ impl SearchCache {
 
     /// Stores a value under `key` for the TTL.
     pub async fn put(&self, key: &str, value: Vec<u8>) {
+        // A zero TTL turns the cache off; Redis would also reject `PX 0`.
+        if self.ttl.is_zero() {
+            return;
+        }
         if let Some(redis) = &self.redis {
             let key = key.to_owned();
             let ttl_ms = self.ttl.as_millis() as u64;

@@ -163,7 +163,8 @@ pub struct Config {
     )]
     pub api_key_cache_seconds: u64,
 
-    /// Time-to-live of cached search results, in seconds.
+    /// Time-to-live of cached search results, in seconds; 0 turns the
+    /// search cache off.
     #[arg(
         long,
         env = "SEARCH_CACHE_TTL_SECONDS",

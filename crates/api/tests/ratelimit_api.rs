@@ -296,6 +296,36 @@ async fn search_cache_counts_hits_and_misses() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zero_ttl_turns_the_search_cache_off() {
+    let redis = ThrowawayRedis::start();
+    let app = app_with(&redis.url(), &["--search-cache-ttl-seconds", "0"]).await;
+    for _ in 0..2 {
+        let response = app.search(json!({"product": "crib mattress"})).await;
+        assert_eq!(response.status, 200, "{}", response.text);
+    }
+    let metrics = app.get("/metrics").await.text;
+    assert_eq!(
+        metric_value(&metrics, "cache_misses_total{cache=\"search\"}"),
+        Some(2.0)
+    );
+    assert_eq!(
+        metric_value(&metrics, "cache_hits_total{cache=\"search\"}"),
+        Some(0.0)
+    );
+    assert_eq!(
+        metric_value(&metrics, "error_total{kind=\"redis\"}"),
+        Some(0.0)
+    );
+    let mut connection = redis_connection(&redis).await;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("search_cache:*")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    assert!(keys.is_empty(), "{keys:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cache_clear_keeps_rate_limit_keys() {
     let redis = ThrowawayRedis::start();
     let app = app_with(&redis.url(), &["--admin-token", "s3cret-admin"]).await;
