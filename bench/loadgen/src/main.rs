@@ -292,7 +292,12 @@ async fn poll_loop(
     }
 }
 
-async fn open_loop(shared: Arc<Shared>, rate: f64, duration: Duration, max_in_flight: usize) -> usize {
+async fn open_loop(
+    shared: Arc<Shared>,
+    rate: f64,
+    duration: Duration,
+    max_in_flight: usize,
+) -> usize {
     let total = (rate * duration.as_secs_f64()).round() as usize;
     let period = Duration::from_secs_f64(1.0 / rate);
     let in_flight = Arc::new(tokio::sync::Semaphore::new(max_in_flight));
@@ -366,7 +371,12 @@ fn latency_summary(mut ms: Vec<f64>) -> serde_json::Value {
     })
 }
 
-fn summarize(records: &[Record], skipped: usize, elapsed: Duration, options: &Options) -> serde_json::Value {
+fn summarize(
+    records: &[Record],
+    skipped: usize,
+    elapsed: Duration,
+    options: &Options,
+) -> serde_json::Value {
     let mut by_status: BTreeMap<String, usize> = BTreeMap::new();
     let mut by_class: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for record in records {
@@ -388,7 +398,10 @@ fn summarize(records: &[Record], skipped: usize, elapsed: Duration, options: &Op
         .iter()
         .map(|r| r.send_lag.as_secs_f64() * 1000.0)
         .collect();
-    let ok = records.iter().filter(|r| (200..300).contains(&r.status)).count();
+    let ok = records
+        .iter()
+        .filter(|r| (200..300).contains(&r.status))
+        .count();
     let retry_after_503 = records
         .iter()
         .filter(|r| r.status == 503 && r.retry_after)
@@ -419,9 +432,16 @@ fn summarize(records: &[Record], skipped: usize, elapsed: Duration, options: &Op
 fn write_logs(options: &Options, records: &[Record], polls: &[Poll]) -> std::io::Result<()> {
     if let Some(path) = &options.requests_log {
         let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-        writeln!(out, "due_unix_ms,latency_ms,status,target,retry_after,error")?;
+        writeln!(
+            out,
+            "due_unix_ms,latency_ms,status,target,retry_after,error"
+        )?;
         for r in records {
-            let target = if r.target == usize::MAX { -1 } else { r.target as i64 };
+            let target = if r.target == usize::MAX {
+                -1
+            } else {
+                r.target as i64
+            };
             writeln!(
                 out,
                 "{:.3},{:.3},{},{},{},{}",
@@ -499,7 +519,10 @@ async fn main() -> Result<(), String> {
     let poll_interval = Duration::from_millis(options.poll_ms);
     let shared = Arc::new(Shared {
         client,
-        urls: bases.iter().map(|b| format!("{b}{}", options.path)).collect(),
+        urls: bases
+            .iter()
+            .map(|b| format!("{b}{}", options.path))
+            .collect(),
         bodies,
         timeout: Duration::from_millis(options.timeout_ms),
         balance_stale_after: options.balance.then_some(poll_interval * 3),
@@ -553,7 +576,9 @@ async fn main() -> Result<(), String> {
 
     let started = Instant::now();
     let skipped = match (options.rate, options.concurrency) {
-        (Some(rate), _) => open_loop(Arc::clone(&shared), rate, duration, options.max_in_flight).await,
+        (Some(rate), _) => {
+            open_loop(Arc::clone(&shared), rate, duration, options.max_in_flight).await
+        }
         (None, Some(workers)) => {
             closed_loop(Arc::clone(&shared), workers, duration).await;
             0
@@ -571,13 +596,18 @@ async fn main() -> Result<(), String> {
         .map(|r| r.clone())
         .map_err(|_| "a request task panicked".to_owned())?;
     records.sort_by(|a, b| a.due_unix_ms.total_cmp(&b.due_unix_ms));
-    let polls = std::mem::take(&mut *polls.lock().map_err(|_| "a poll task panicked".to_owned())?);
+    let polls = std::mem::take(
+        &mut *polls
+            .lock()
+            .map_err(|_| "a poll task panicked".to_owned())?,
+    );
     let summary = summarize(&records, skipped, elapsed, &options);
     write_logs(&options, &records, &polls).map_err(|e| format!("writing logs failed: {e}"))?;
     let text = serde_json::to_string_pretty(&summary).unwrap_or_default();
     println!("{text}");
     if let Some(path) = &options.summary {
-        std::fs::write(path, &text).map_err(|e| format!("writing {} failed: {e}", path.display()))?;
+        std::fs::write(path, &text)
+            .map_err(|e| format!("writing {} failed: {e}", path.display()))?;
     }
     Ok(())
 }
