@@ -139,7 +139,7 @@ RETURNING (xmax = 0) AS inserted";
 
 /// Rebuilds `search_terms` from the words of titles, product names, brands,
 /// hazards and categories, in one transaction so searches never see it
-/// empty.
+/// empty, then refreshes the planner's statistics of both tables.
 pub async fn rebuild_search_terms(pool: &PgPool) -> Result<u64, sqlx::Error> {
     let mut tx = pool.begin().await?;
     sqlx::query("DELETE FROM search_terms")
@@ -159,6 +159,12 @@ pub async fn rebuild_search_terms(pool: &PgPool) -> Result<u64, sqlx::Error> {
     .await?
     .rows_affected();
     tx.commit().await?;
+    // Fresh statistics at once: until autovacuum gets to the new rows, the
+    // planner's estimates for a common word are far off and searches take
+    // several times longer.
+    sqlx::query("ANALYZE recalls_enhanced, search_terms")
+        .execute(pool)
+        .await?;
     Ok(inserted)
 }
 

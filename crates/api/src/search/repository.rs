@@ -169,8 +169,13 @@ pub async fn search(
             .push(")"),
         None => sql.push("NULL::tsquery"),
     };
+    // `matches` is materialised so each match's rank is computed once
+    // during the index scan and the window count keeps only (id, rank,
+    // date) per match, not the tsvector. Only the rows of the page are then
+    // joined back for their columns: joining every match first made the
+    // planner scan the whole table for a common word.
     sql.push(
-        " AS query), matches AS (
+        " AS query), matches AS MATERIALIZED (
             SELECT r.id,
                    COALESCE(ts_rank_cd(r.search_vector, q.query), 0)::real AS rank,
                    (COALESCE(r.recall_date, DATE '0001-01-01') - DATE '1970-01-01') AS date_key
@@ -182,13 +187,8 @@ pub async fn search(
     }
     push_filters(&mut sql, query);
     sql.push(
-        "), counted AS (SELECT m.*, count(*) OVER () AS total FROM matches m)
-        SELECT r.id AS row_id, r.source, r.source_id, r.recall_date, r.title, r.product_names,
-               r.description, r.brands, r.manufacturers, r.hazard, r.remedy, r.category,
-               r.country, r.url, r.image_urls, r.upcs, r.is_child_product,
-               c.rank, c.date_key, c.total
-        FROM counted c JOIN recalls_enhanced r ON r.id = c.id
-        WHERE true",
+        "), counted AS (SELECT m.*, count(*) OVER () AS total FROM matches m),
+        page AS (SELECT c.* FROM counted c WHERE true",
     );
     if let Some(cursor) = &query.cursor {
         push_after_cursor(&mut sql, cursor);
@@ -197,6 +197,15 @@ pub async fn search(
         .push_bind(query.limit + 1)
         .push(" OFFSET ")
         .push_bind(query.offset);
+    sql.push(
+        ")
+        SELECT r.id AS row_id, r.source, r.source_id, r.recall_date, r.title, r.product_names,
+               r.description, r.brands, r.manufacturers, r.hazard, r.remedy, r.category,
+               r.country, r.url, r.image_urls, r.upcs, r.is_child_product,
+               p.rank, p.date_key, p.total
+        FROM page p JOIN recalls_enhanced r ON r.id = p.id
+        ORDER BY p.rank DESC, p.date_key DESC, p.id ASC",
+    );
 
     let rows: Vec<RecallRow> = sql.build_query_as().fetch_all(pool).await?;
     let total = match rows.first() {
