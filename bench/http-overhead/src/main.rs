@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use axum::routing::get;
 use axum::Router;
-use babyshield_monitoring::{BuildInfo, Metrics, RequestTracking, SloTracker};
+use babyshield_monitoring::{BuildInfo, Metrics, RequestTracking, SloTracker, TrackRequestsLayer};
 use babyshield_slo::{SloConfig, SystemClock};
 
 async fn hello() -> &'static str {
@@ -57,10 +57,7 @@ fn tracked() -> Result<Router, String> {
         metrics,
         slo: Arc::new(slo),
     };
-    Ok(bare().layer(axum::middleware::from_fn_with_state(
-        tracking,
-        babyshield_monitoring::track_requests,
-    )))
+    Ok(bare().layer(TrackRequestsLayer::new(tracking)))
 }
 
 /// axum-prometheus with its default settings; `pair` installs the global

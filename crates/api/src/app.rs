@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{BoxError, Router};
 use babyshield_monitoring::{
     BuildInfo, DependencyCheck, Metrics, MonitoringState, Probe, Prober, Readiness,
-    RequestTracking, SloTracker,
+    RequestTracking, SloTracker, TrackRequestsLayer,
 };
 use babyshield_slo::SystemClock;
 use sqlx::PgPool;
@@ -255,13 +255,10 @@ pub fn router(state: &AppState, config: &Config) -> Router {
         .layer(middleware::from_fn(move |request: Request, next: Next| {
             buffer_body(body_limits, request, next)
         }))
-        .layer(middleware::from_fn_with_state(
-            RequestTracking {
-                metrics: state.metrics.clone(),
-                slo: Arc::clone(&state.slo),
-            },
-            babyshield_monitoring::track_requests,
-        ))
+        .layer(TrackRequestsLayer::new(RequestTracking {
+            metrics: state.metrics.clone(),
+            slo: Arc::clone(&state.slo),
+        }))
 }
 
 /// Returns 503 problem+json when a request runs past `limit`; the request's

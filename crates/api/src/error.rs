@@ -165,10 +165,23 @@ impl IntoResponse for ApiError {
         // Shed requests are counted, not logged: under overload a line per
         // request would add to the load.
         if status.is_server_error() && !matches!(self, ApiError::Overloaded) {
-            // Logged once, here, inside the request span; the cause chain
-            // never contains a password because connection URLs are not part of
-            // sqlx's error text.
-            tracing::error!(error = %self, cause = ?std::error::Error::source(&self).map(ToString::to_string), "request failed");
+            // Logged once, here, with the request's id, method and route;
+            // the cause chain never contains a password because connection
+            // URLs are not part of sqlx's error text.
+            let cause = std::error::Error::source(&self).map(ToString::to_string);
+            let logged = request_id::with_current(|request| {
+                tracing::error!(
+                    request_id = %request.id,
+                    method = request.method,
+                    route = request.route(),
+                    error = %self,
+                    cause,
+                    "request failed"
+                );
+            });
+            if logged.is_none() {
+                tracing::error!(error = %self, cause, "request failed");
+            }
         }
         let kind = match self {
             ApiError::DatabaseUnavailable(_) => Some(ErrorKind::Database),
@@ -266,5 +279,60 @@ impl From<sqlx::Error> for ApiError {
             }
             other => ApiError::Internal(other.into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use babyshield_monitoring::request_id::{self, RequestContext};
+
+    use super::*;
+
+    /// Log output collected in memory.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("log buffer").extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn server_error_line_names_the_request() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let context = RequestContext {
+            id: "req-42".to_owned(),
+            method: "POST",
+            route: None,
+        };
+        let response = request_id::scope(context, async {
+            ApiError::Internal(anyhow::anyhow!("disk on fire")).into_response()
+        })
+        .await;
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+
+        let text = String::from_utf8(captured.0.lock().expect("log buffer").clone()).unwrap();
+        let line: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+        assert_eq!(line["level"], "ERROR");
+        assert_eq!(line["message"], "request failed");
+        assert_eq!(line["request_id"], "req-42");
+        assert_eq!(line["method"], "POST");
+        assert_eq!(line["route"], "unmatched");
+        assert_eq!(line["cause"], "disk on fire");
     }
 }

@@ -55,8 +55,17 @@ fn metric_value(metrics: &str, series: &str) -> Option<f64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_admit_exactly_the_limit() {
     let redis = ThrowawayRedis::start();
-    let first = Arc::new(app_with(&redis.url(), &["--rate-limit-requests", "37"]).await);
-    let second = Arc::new(app_with(&redis.url(), &["--rate-limit-requests", "37"]).await);
+    // 100 requests reach each instance at once: the concurrency limit is
+    // raised so that load shedding, which runs before the limiter, stays
+    // out of the count.
+    let flags = [
+        "--rate-limit-requests",
+        "37",
+        "--max-concurrent-searches",
+        "1000",
+    ];
+    let first = Arc::new(app_with(&redis.url(), &flags).await);
+    let second = Arc::new(app_with(&redis.url(), &flags).await);
     let key = babyshield_api::identity::create_key(&first.state.pool, "burst-user")
         .await
         .unwrap();

@@ -13,7 +13,7 @@ pub mod request_id;
 pub mod router;
 pub mod slo;
 
-pub use layer::{track_requests, RequestTracking};
+pub use layer::{RequestTracking, TrackRequestsLayer};
 pub use metrics::{BuildInfo, ErrorKind, Metrics};
 pub use probes::{Probe, ProbeResult, Prober};
 pub use readiness::{CheckOutcome, DependencyCheck, Readiness};

@@ -1,26 +1,62 @@
 //! Request ids: taken from a valid incoming `X-Request-Id` header or made
 //! here, sent back in the response header, and readable anywhere inside the
-//! request's task (problem bodies carry it as `traceId`).
+//! request's task together with the request's method and route (problem
+//! bodies carry the id as `traceId`; error log lines carry all three).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use axum::extract::MatchedPath;
+use tokio::task::futures::TaskLocalFuture;
+
+use crate::metrics::UNMATCHED_ROUTE;
+
 /// Header that carries the request id both ways.
 pub const HEADER: &str = "x-request-id";
 
-tokio::task_local! {
-    static CURRENT: String;
+/// The request being served: its id, method label and matched route.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    /// Request id.
+    pub id: String,
+    /// Method label, as in the HTTP metrics.
+    pub method: &'static str,
+    /// Matched route template; `None` when no route matched.
+    pub route: Option<MatchedPath>,
 }
 
-/// Runs `future` with `id` as the current request id.
-pub async fn scope<F: std::future::Future>(id: String, future: F) -> F::Output {
-    CURRENT.scope(id, future).await
+impl RequestContext {
+    /// The route label, as in the HTTP metrics.
+    pub fn route(&self) -> &str {
+        self.route
+            .as_ref()
+            .map_or(UNMATCHED_ROUTE, MatchedPath::as_str)
+    }
+}
+
+tokio::task_local! {
+    static CURRENT: RequestContext;
+}
+
+/// Wraps `future` so that `context` is the current request while it runs.
+pub fn scope<F: std::future::Future>(
+    context: RequestContext,
+    future: F,
+) -> TaskLocalFuture<RequestContext, F> {
+    CURRENT.scope(context, future)
 }
 
 /// Returns the current request id, or an empty string outside a request.
 pub fn current() -> String {
-    CURRENT.try_with(Clone::clone).unwrap_or_default()
+    CURRENT
+        .try_with(|context| context.id.clone())
+        .unwrap_or_default()
+}
+
+/// Calls `f` with the current request, or returns `None` outside a request.
+pub fn with_current<R>(f: impl FnOnce(&RequestContext) -> R) -> Option<R> {
+    CURRENT.try_with(f).ok()
 }
 
 /// Returns the incoming id when it is short and printable, so a client
@@ -54,7 +90,21 @@ fn generate() -> String {
         nanos ^ std::process::id().rotate_left(16)
     });
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("{prefix:08x}-{n:010x}")
+    // Written digit by digit: `format!` costs several times more, on every
+    // request.
+    let mut id = String::with_capacity(19);
+    push_hex(&mut id, u64::from(*prefix), 8);
+    id.push('-');
+    push_hex(&mut id, n, 10);
+    id
+}
+
+/// Appends the lowest `digits` hexadecimal digits of `value`, zero-padded.
+fn push_hex(out: &mut String, value: u64, digits: u32) {
+    for shift in (0..digits).rev() {
+        let nibble = (value >> (shift * 4)) & 0xf;
+        out.push(char::from(b"0123456789abcdef"[nibble as usize]));
+    }
 }
 
 #[cfg(test)]
@@ -73,6 +123,15 @@ mod tests {
             assert_ne!(id.as_bytes(), bad);
             assert_eq!(id.len(), 19, "generated id {id}");
         }
+    }
+
+    #[test]
+    fn hex_digits_are_zero_padded() {
+        let mut out = String::new();
+        push_hex(&mut out, 0x2a, 8);
+        out.push('-');
+        push_hex(&mut out, 0x1234_5678_9abc, 10);
+        assert_eq!(out, "0000002a-3456789abc");
     }
 
     #[test]

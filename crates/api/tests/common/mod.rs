@@ -219,7 +219,17 @@ fn sample_database() -> String {
                 .fetch_all(&mut connection)
                 .await
                 .unwrap();
-                for database in stale {
+                // A sample database whose test process still runs belongs
+                // to a concurrent test run; only the leftovers of finished
+                // processes are dropped.
+                let finished = stale.into_iter().filter(|database| {
+                    database
+                        .rsplit('_')
+                        .next()
+                        .and_then(|pid| pid.parse::<u32>().ok())
+                        .is_none_or(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists())
+                });
+                for database in finished {
                     let statement = format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)");
                     sqlx::query(&statement).execute(&mut connection).await.unwrap();
                 }
