@@ -9,5 +9,11 @@ scripts/tools.sh
 
 scripts/check-assets.sh
 cargo fmt --all -- --check
+# The bench crates have workspaces of their own, outside the root one.
+for crate in bench/loadgen bench/http-overhead; do
+    (cd "$crate" && cargo fmt -- --check)
+done
 cargo clippy --locked --workspace --all-targets -- -D warnings
-cargo test --locked --workspace
+# Every test binary runs even when an earlier one fails, so one run shows
+# every failure.
+cargo test --locked --workspace --no-fail-fast

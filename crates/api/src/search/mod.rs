@@ -144,9 +144,13 @@ pub fn router(state: SearchState) -> Router {
     responses(
         (status = 200, description = "A page of matching recalls", body = SearchResponse),
         (status = 400, description = "Invalid request", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Unknown or revoked X-API-Key", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller is blocked", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 408, description = "The body did not arrive within BODY_TIMEOUT_MS", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Content-Type is not application/json", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable or timed out", body = crate::error::Problem, content_type = "application/problem+json")
+        (status = 429, description = "Rate limit exceeded; Retry-After gives the seconds to wait", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable, timed out, or the service is at capacity (with Retry-After)", body = crate::error::Problem, content_type = "application/problem+json")
     )
 )]
 pub async fn search_advanced(
