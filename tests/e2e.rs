@@ -341,3 +341,197 @@ async fn trickled_body_times_out_with_408() {
     );
     assert!(text.contains("application/problem+json"), "{text}");
 }
+
+/// Prometheus and the blackbox exporter, started on loopback for one test.
+/// Dropping it kills both and removes their folder.
+struct Monitoring {
+    children: Vec<Child>,
+    folder: std::path::PathBuf,
+    prometheus: String,
+}
+
+impl Drop for Monitoring {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.folder);
+    }
+}
+
+impl Monitoring {
+    /// Starts both with the repository's `prometheus/` configuration and
+    /// rules, aimed at `service` (a `host:port`). Only addresses and
+    /// intervals change. Targets point at the ports of this test, and
+    /// scrapes and rule groups run every 2 s instead of every 15 s to 2 min.
+    fn start(service: &str) -> Monitoring {
+        let repository = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let folder = std::env::temp_dir().join(format!("babyshield-prometheus-{}", free_port()));
+        std::fs::create_dir_all(folder.join("rules")).unwrap();
+        let blackbox = format!("127.0.0.1:{}", free_port());
+        let prometheus = format!("127.0.0.1:{}", free_port());
+
+        let fast = |text: String| {
+            text.replace("scrape_interval: 15s", "scrape_interval: 2s")
+                .replace("scrape_timeout: 10s", "scrape_timeout: 2s")
+                .replace("evaluation_interval: 30s", "evaluation_interval: 2s")
+                .replace("interval: 30s", "interval: 2s")
+                .replace("interval: 2m", "interval: 2s")
+        };
+        let read = |path: &str| std::fs::read_to_string(repository.join(path)).unwrap();
+        let config = fast(read("prometheus/prometheus.yml"))
+            .replace("127.0.0.1:8080", service)
+            .replace("127.0.0.1:9115", &blackbox)
+            .replace("127.0.0.1:9090", &prometheus)
+            .replace("../deploy/prometheus/alerts.yml", "rules/alerts.yml");
+        std::fs::write(folder.join("prometheus.yml"), config).unwrap();
+        std::fs::write(
+            folder.join("rules/recording.yml"),
+            fast(read("prometheus/rules/recording.yml")),
+        )
+        .unwrap();
+        std::fs::write(
+            folder.join("rules/alerts.yml"),
+            fast(read("deploy/prometheus/alerts.yml")),
+        )
+        .unwrap();
+
+        let mut monitoring = Monitoring {
+            children: Vec::new(),
+            folder,
+            prometheus: format!("http://{prometheus}"),
+        };
+        let installed = "Debian packages prometheus and prometheus-blackbox-exporter; scripts/check-assets.sh installs them";
+        let exporter = Command::new("prometheus-blackbox-exporter")
+            .arg(format!(
+                "--config.file={}",
+                repository.join("prometheus/blackbox.yml").display()
+            ))
+            .arg(format!("--web.listen-address={blackbox}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect(installed);
+        monitoring.children.push(exporter);
+        let server = Command::new("prometheus")
+            .arg(format!(
+                "--config.file={}",
+                monitoring.folder.join("prometheus.yml").display()
+            ))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                monitoring.folder.join("data").display()
+            ))
+            .arg(format!("--web.listen-address={prometheus}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect(installed);
+        monitoring.children.push(server);
+        monitoring
+    }
+
+    /// Runs an instant query and returns its result vector, or an empty one
+    /// while Prometheus is not up yet.
+    async fn query(&self, client: &reqwest::Client, promql: &str) -> Vec<Value> {
+        let response = client
+            .get(format!("{}/api/v1/query", self.prometheus))
+            .query(&[("query", promql)])
+            .send()
+            .await;
+        let Ok(response) = response else {
+            return Vec::new();
+        };
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        body["data"]["result"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Polls `promql` until `accept` takes its result, for at most 60 s.
+    async fn wait_for(
+        &self,
+        client: &reqwest::Client,
+        promql: &str,
+        accept: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let result = self.query(client, promql).await;
+            if accept(&result) {
+                return result;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{promql} still gave {result:?} after 60 s"
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+}
+
+/// Returns the sample value of one instant-vector element.
+fn sample(element: &Value) -> f64 {
+    element["value"][1]
+        .as_str()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prometheus_scrapes_and_evaluates_rules() {
+    let client = reqwest::Client::new();
+    let mut service = Service::start();
+    service.wait_ready(&client).await;
+    let address = service.base.trim_start_matches("http://").to_owned();
+    let monitoring = Monitoring::start(&address);
+
+    let up = monitoring
+        .wait_for(&client, r#"up{job="babyshield-api"}"#, |r| r.len() == 1)
+        .await;
+    assert_eq!(sample(&up[0]), 1.0);
+
+    let probes = monitoring
+        .wait_for(&client, r#"probe_success{job="babyshield-probes"}"#, |r| {
+            r.len() == 2
+        })
+        .await;
+    for probe in &probes {
+        assert_eq!(sample(probe), 1.0, "{probe}");
+    }
+
+    // The SLI rules leave out monitoring and scrape routes, so searches
+    // make the traffic, one every 250 ms while waiting and at most 240.
+    let traffic = {
+        let client = client.clone();
+        let base = service.base.clone();
+        tokio::spawn(async move {
+            for _ in 0..240 {
+                search(&client, &base, json!({"product": "crib"})).await;
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        })
+    };
+    let rate = monitoring
+        .wait_for(&client, "job:http_requests:rate5m", |r| {
+            r.first().is_some_and(|element| sample(element) > 0.0)
+        })
+        .await;
+    traffic.abort();
+    assert_eq!(rate.len(), 1, "{rate:?}");
+    assert_eq!(rate[0]["metric"]["job"], "babyshield-api");
+
+    service.child.kill().unwrap();
+    service.child.wait().unwrap();
+    let pending = monitoring
+        .wait_for(
+            &client,
+            r#"ALERTS{alertname="ServiceDown", alertstate="pending"}"#,
+            |r| !r.is_empty(),
+        )
+        .await;
+    assert_eq!(pending[0]["metric"]["severity"], "critical");
+    assert_eq!(pending[0]["metric"]["instance"], address.as_str());
+}
