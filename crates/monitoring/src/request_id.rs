@@ -27,7 +27,7 @@ pub struct RequestContext {
 }
 
 impl RequestContext {
-    /// The route label, as in the HTTP metrics.
+    /// Returns the route label, as in the HTTP metrics.
     pub fn route(&self) -> &str {
         self.route
             .as_ref()
