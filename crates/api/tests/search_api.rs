@@ -71,6 +71,24 @@ async fn typos_and_partial_brands_still_match() {
 }
 
 #[tokio::test]
+async fn joined_words_are_split() {
+    let app = TestApp::spawn_on_sample().await;
+    for (typed, spaced) in [("carseat", "car seat"), ("babygate", "baby gate")] {
+        let joined = app.search(json!({"product": typed})).await;
+        let separate = app.search(json!({"product": spaced})).await;
+        assert_eq!(joined.status, 200, "{}", joined.text);
+        let total = separate.json["data"]["total"].as_i64().unwrap();
+        assert!(total > 0, "{spaced} found nothing");
+        assert_eq!(
+            joined.json["data"]["total"].as_i64(),
+            Some(total),
+            "{typed}"
+        );
+        assert_eq!(joined.json["data"]["items"], separate.json["data"]["items"]);
+    }
+}
+
+#[tokio::test]
 async fn country_filter_narrows_results() {
     let app = TestApp::spawn_on_sample().await;
     let all = app.search(json!({"product": "crib"})).await;

@@ -75,8 +75,10 @@ pub struct SearchPage {
 /// Replaces each word of `text` that no recall contains, or that is rare
 /// next to a similar common word, by the best similar word of
 /// `search_terms` (trigram similarity), keeping every other character
-/// (quotes, `-`, spaces) in place. Returns the text unchanged when no word
-/// needs a correction.
+/// (quotes, `-`, spaces) in place. An unknown word that splits into two
+/// common words becomes those two words instead ("carseat" becomes
+/// "car seat", where the nearest single word would be "car"). Returns the
+/// text unchanged when no word needs a correction.
 pub async fn correct_spelling(pool: &PgPool, text: &str) -> Result<String, sqlx::Error> {
     let words = words_to_check(text);
     if words.is_empty() {
@@ -90,15 +92,33 @@ pub async fn correct_spelling(pool: &PgPool, text: &str) -> Result<String, sqlx:
     // way only to a much more common and closely similar word. Among
     // candidates, similarity weighted by the log of the frequency wins, so
     // "strollr" becomes "stroller", not the rarer "stroll".
+    // A split needs both halves to be trusted words (dictionary words have
+    // at least 3 letters), and the split whose rarer half is most frequent
+    // wins. The halves are looked up by key one by one: as a join, the
+    // planner hashed the whole dictionary for every word.
     let corrections: Vec<(String, Option<String>)> = sqlx::query_as(
-        "SELECT w.word, s.word
+        "SELECT w.word, coalesce(split.words, s.word)
          FROM unnest($1::text[]) AS w(word)
          CROSS JOIN LATERAL (
              SELECT coalesce((SELECT k.frequency FROM search_terms k WHERE k.word = w.word), 0) AS frequency
          ) known
          LEFT JOIN LATERAL (
+             SELECT left(w.word, cut.position) || ' ' || substr(w.word, cut.position + 1) AS words
+             FROM generate_series(3, length(w.word) - 3) AS cut(position)
+             CROSS JOIN LATERAL (
+                 SELECT (SELECT a.frequency FROM search_terms a
+                         WHERE a.word = left(w.word, cut.position)) AS head,
+                        (SELECT b.frequency FROM search_terms b
+                         WHERE b.word = substr(w.word, cut.position + 1)) AS tail
+             ) halves
+             WHERE known.frequency = 0 AND halves.head >= $2 AND halves.tail >= $2
+             ORDER BY least(halves.head, halves.tail) DESC
+             LIMIT 1
+         ) split ON true
+         LEFT JOIN LATERAL (
              SELECT t.word FROM search_terms t
              WHERE known.frequency < $2
+               AND split.words IS NULL
                AND t.word % w.word
                AND t.frequency > 10 * known.frequency
                AND (known.frequency = 0 OR similarity(t.word, w.word) >= 0.5)
