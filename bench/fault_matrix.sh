@@ -105,8 +105,8 @@ python3 - "$RESULTS_DIR" <<'PY'
 import csv, json, sys
 results = sys.argv[1]
 print()
-print("| fault | requests | failed (by status) | longest response | errors until | recovered after return | /readyz during the fault | longest /readyz |")
-print("|---|---:|---|---:|---:|---:|---|---:|")
+print("| fault | requests | failed (by status) | longest response | errors until | recovered after return | /readyz during the fault | /readyz ok again after return | longest /readyz |")
+print("|---|---:|---|---:|---:|---:|---|---:|---:|")
 for line in open(f"{results}/fault-events.txt"):
     name, dependency, started, ended = line.split()
     started, ended = float(started), float(ended)
@@ -143,6 +143,11 @@ for line in open(f"{results}/fault-events.txt"):
         seen[state] = seen.get(state, 0) + 1
     readiness = ", ".join(f"{k} ×{v}" for k, v in sorted(seen.items())) or "—"
     longest_poll = max(float(p["latency_ms"]) for p in polls)
+    # First poll after the return that shows the dependency as "ok" again.
+    marker = "'database':'ok'" if dependency == "database" else "'redis':'ok'"
+    ok_again = [float(p["unix_ms"]) + float(p["latency_ms"]) for p in polls
+                if float(p["unix_ms"]) >= ended and p["status"] == "200" and marker in p["body"]]
+    ready_again = f"{(min(ok_again) - ended) / 1000:.2f} s" if ok_again else "never"
     print(f"| {name} | {len(rows)} | {failed_text} | {longest / 1000:.2f} s | {errors_until} "
-          f"| {recovered} | {readiness} | {longest_poll:.0f} ms |")
+          f"| {recovered} | {readiness} | {ready_again} | {longest_poll:.0f} ms |")
 PY
