@@ -2,7 +2,7 @@
 # Overload: an open-loop search load well above what two cores can serve,
 # against two instances side by side on the same database: `shedding` with
 # the default MAX_CONCURRENT_SEARCHES, and `unbounded` with the limit set
-# out of reach. Beyond capacity the first answers the excess at once with
+# out of reach. Beyond capacity the first rejects the excess at once with
 # 503 and Retry-After and keeps its successful requests fast; the second
 # queues every request until all of them are slow.
 #

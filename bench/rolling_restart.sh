@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Rolling restart: two instances behind a readiness-aware client-side
-# balancer take a bounded search load; each instance in turn gets SIGTERM,
+# balancer take a bounded search load. Each instance in turn gets SIGTERM,
 # exits, and is started again, as an ECS rolling deployment replaces tasks.
 # The figure that matters is the number of failed requests: zero.
 #

@@ -68,7 +68,7 @@ for variant in uncached cached; do
 done
 
 # Both instances see every body once, so Postgres' buffers are warm for
-# both and the cached instance holds every page before measuring.
+# both and the cached instance contains every page before measuring.
 for variant in uncached cached; do
     "$LOADGEN_BIN" --target "http://127.0.0.1:${PORT[$variant]}" --bodies "$BODIES" \
         --rate 50 --duration-s 3 >/dev/null
@@ -142,7 +142,7 @@ PY
 echo
 echo "## metrics"
 # Label sets an instance meets in production besides searches: 400, 404,
-# 405, 413 and 422 responses, every monitoring route.
+# 405 and 415 responses, and every monitoring route.
 base="http://127.0.0.1:${PORT[cached]}"
 for path in /api/v1/monitoring/healthz /api/v1/monitoring/slo /api/v1/openapi.json \
     /api/v1/monitoring/probe/healthz /api/v1/monitoring/probe/search /nope /wp-login.php; do
