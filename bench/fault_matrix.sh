@@ -27,18 +27,11 @@ BEFORE="${BEFORE:-5}"
 HOLD="${HOLD:-10}"
 AFTER="${AFTER:-10}"
 
-need_packages redis-server
-build_service_and_loadgen
-machine_header
-
-PG_PORT="$(free_port)"
-REDIS_PORT="$(free_port)"
-pg_throwaway_start "$PG_PORT"
-redis_throwaway_start "$REDIS_PORT"
+start_bench_dependencies
 
 API_PORT="$(free_port)"
 BASE="http://127.0.0.1:$API_PORT"
-LOG="$BENCH_TMP/api.log" start_api DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/babyshield" \
+LOG="$BENCH_TMP/api.log" start_api DATABASE_URL="$DATABASE_URL" \
     REDIS_URL="redis://127.0.0.1:$REDIS_PORT" BIND_ADDRESS="127.0.0.1:$API_PORT" \
     RATE_LIMIT_REQUESTS=1000000000
 API_PID="$STARTED_PID"

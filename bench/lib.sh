@@ -128,6 +128,20 @@ pg_throwaway_start() {
         "$PG_BIN/pg_ctl" -D "$PG_DATA" -o "$options" -l "$PG_DATA/server.log" -w start >/dev/null
 }
 
+# Builds, prints the machine header, and starts a throwaway Postgres (extra
+# `name=value` settings as arguments) and a throwaway Redis on free ports.
+# Sets PG_PORT, PG_DATA, REDIS_PORT, REDIS_PID and DATABASE_URL.
+start_bench_dependencies() {
+    need_packages redis-server
+    build_service_and_loadgen
+    machine_header
+    PG_PORT="$(free_port)"
+    REDIS_PORT="$(free_port)"
+    pg_throwaway_start "$PG_PORT" "$@"
+    redis_throwaway_start "$REDIS_PORT"
+    DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/babyshield"
+}
+
 # Pid of the postmaster of cluster folder $1.
 pg_throwaway_postmaster() { head -1 "$1/postmaster.pid"; }
 

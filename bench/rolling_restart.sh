@@ -21,15 +21,7 @@ RATE="${RATE:-100}"
 POLL_MS="${POLL_MS:-250}"
 DURATION=45
 
-need_packages redis-server
-build_service_and_loadgen
-machine_header
-
-PG_PORT="$(free_port)"
-REDIS_PORT="$(free_port)"
-pg_throwaway_start "$PG_PORT"
-redis_throwaway_start "$REDIS_PORT"
-DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/babyshield"
+start_bench_dependencies
 
 declare -A PORT PID
 for name in a b; do PORT[$name]="$(free_port)"; done

@@ -33,15 +33,8 @@ RATES="${RATES:-100 200 500}"
 READYZ_RATE="${READYZ_RATE:-2000}"
 BODIES="$BENCH_DIR/search-bodies.jsonl"
 
-need_packages bc redis-server
-build_service_and_loadgen
-machine_header
-
-PG_PORT="$(free_port)"
-REDIS_PORT="$(free_port)"
-pg_throwaway_start "$PG_PORT" shared_preload_libraries=pg_stat_statements
-redis_throwaway_start "$REDIS_PORT"
-DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/babyshield"
+need_packages bc
+start_bench_dependencies shared_preload_libraries=pg_stat_statements
 psql_bench() { psql -X -q -t -A -h 127.0.0.1 -p "$PG_PORT" -U postgres -d babyshield "$@"; }
 
 echo "importing $RECALLS_DIR"
