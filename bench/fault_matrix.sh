@@ -2,7 +2,8 @@
 # Fault matrix: while a bounded open-loop search load runs, stop, pause
 # (SIGSTOP) and restart Postgres, then Redis, and measure per fault the
 # requests that failed, the longest response, the time the service took to
-# recover once the dependency was back, and what /readyz said throughout.
+# recover once the dependency was back, and what /readyz returned
+# throughout.
 #
 # Setup: a throwaway Postgres 15 and a throwaway Redis on free loopback
 # ports, one release instance with default settings except a raised rate

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Measures the per-request cost of the HTTP metrics layers on a trivial
 # `GET /hello` route: bare axum, the service's own stack
-# (babyshield_monitoring::track_requests with Metrics and SloTracker) and
+# (babyshield_monitoring::TrackRequestsLayer with Metrics and SloTracker) and
 # axum-prometheus, all built from bench/http-overhead.
 #
 # Method: the three servers run at once, each pinned to core 0 with one
 # tokio worker thread; wrk runs on core 1 (`wrk -t1 -c32 -d${DURATION}s
 # --latency`). After one warm-up per variant, ROUNDS interleaved rounds
-# (bare, tracked, axum-prometheus, bare, ...) are run and the median of each
-# variant is reported: requests per second, wrk's p50 and p99, and the
-# server's user CPU time per request (utime delta from /proc/PID/stat divided
-# by the requests wrk completed).
+# (bare, tracked, axum-prometheus, bare, ...) are run. The script reports
+# the median of each variant: requests per second, wrk's p50 and p99, and
+# the server's user CPU time per request (utime delta from /proc/PID/stat
+# divided by the requests wrk completed).
 #
 # Run from anywhere: bench/http_overhead.sh   (about 2 minutes with the
 # defaults ROUNDS=3 DURATION=8; SKIP_BUILD=1 reuses the last build).

@@ -3,7 +3,7 @@
 # against two instances side by side on the same database: `shedding` with
 # the default MAX_CONCURRENT_SEARCHES, and `unbounded` with the limit set
 # out of reach. Beyond capacity the first rejects the excess at once with
-# 503 and Retry-After and keeps its successful requests fast; the second
+# 503 and Retry-After, so its successful requests stay fast. The second
 # queues every request until all of them are slow.
 #
 # Both instances search the bundled sample with the cache off

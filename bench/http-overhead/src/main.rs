@@ -2,7 +2,7 @@
 //! per-request cost of the HTTP metrics layers can be compared:
 //!
 //! - `bare`: plain axum;
-//! - `tracked`: behind `babyshield_monitoring::track_requests` with the
+//! - `tracked`: behind `babyshield_monitoring::TrackRequestsLayer` with the
 //!   service's `Metrics` and `SloTracker`, added with `Router::layer` as
 //!   `crates/api/src/app.rs` adds it;
 //! - `axum-prometheus`: behind `axum_prometheus::PrometheusMetricLayer`.
@@ -33,7 +33,7 @@ fn bare() -> Router {
     Router::new().route("/hello", get(hello))
 }
 
-/// The service's metrics and SLO stack around the route. The SLO tracker
+/// Wraps the route in the service's metrics and SLO stack. The SLO tracker
 /// counts `/hello` because it is not under an excluded prefix, so every
 /// request also reaches `SloEngine::record`, as a search request does.
 fn tracked() -> Result<Router, String> {
@@ -67,8 +67,8 @@ fn axum_prometheus() -> Router {
     bare().layer(layer)
 }
 
-/// The subscriber `babyshield-api serve` installs with its default
-/// settings (`LOG_FORMAT=json`, `LOG_LEVEL=info`).
+/// Installs the subscriber that `babyshield-api serve` installs with its
+/// default settings (`LOG_FORMAT=json`, `LOG_LEVEL=info`).
 fn install_subscriber() {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;

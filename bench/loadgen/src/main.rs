@@ -559,7 +559,7 @@ async fn main() -> Result<(), String> {
         ))
     });
     if options.balance {
-        // Route nothing before the first poll of every target has answered.
+        // Route nothing before the first poll of every target has returned.
         let waited = Instant::now();
         while waited.elapsed() < Duration::from_secs(5) {
             let known = shared

@@ -165,8 +165,8 @@ impl IntoResponse for ApiError {
         // Shed requests are counted, not logged: under overload a line per
         // request would add to the load.
         if status.is_server_error() && !matches!(self, ApiError::Overloaded) {
-            // Logged once, here, with the request's id, method and route;
-            // the cause chain never contains a password because connection
+            // Logged once, here, with the request's id, method and route.
+            // The cause chain never contains a password, because connection
             // URLs are not part of sqlx's error text.
             let cause = std::error::Error::source(&self).map(ToString::to_string);
             let logged = request_id::with_current(|request| {

@@ -1,7 +1,8 @@
 //! Request ids: taken from a valid incoming `X-Request-Id` header or made
-//! here, sent back in the response header, and readable anywhere inside the
-//! request's task together with the request's method and route (problem
-//! bodies carry the id as `traceId`; error log lines carry all three).
+//! here, and sent back in the response header. Anywhere inside the request's
+//! task, the id is readable together with the request's method and route.
+//! Problem bodies carry the id as `traceId`, and error log lines carry all
+//! three.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
